@@ -1,0 +1,100 @@
+"""Find the hardware and return a ``tf.distribute`` strategy for it (the course's "GPU setup").
+
+``setup()`` looks for a TPU, then GPUs, then falls back to the CPU:
+
+* a TPU (Colab TPU runtime)   -> ``TPUStrategy``
+* several GPUs                -> ``MirroredStrategy`` (data parallel, TensorFlow's own engine)
+* one GPU                     -> ``OneDeviceStrategy("/gpu:0")``, with memory growth on
+* CPU only                    -> the default strategy
+
+Build and compile models inside ``with strategy.scope():`` and they train on whatever was found.
+"""
+
+import os
+import platform
+
+import keras
+import tensorflow as tf
+
+MIN_TENSORFLOW = (2, 16)
+
+
+def _version_tuple(version):
+    return tuple(int(part) for part in version.split(".")[:2] if part.isdigit())
+
+
+def check_versions():
+    """Raise a clear error on a TensorFlow/Keras older than the course supports."""
+    if _version_tuple(tf.__version__) < MIN_TENSORFLOW:
+        raise RuntimeError(
+            f"TensorFlow {tf.__version__} is too old for this course (it needs >= "
+            f"{'.'.join(map(str, MIN_TENSORFLOW))} with Keras 3). Upgrade with: "
+            "pip install -U -r requirements.txt"
+        )
+    if int(keras.__version__.split(".")[0]) < 3:
+        raise RuntimeError(
+            f"Keras {keras.__version__} is Keras 2; the course is written for Keras 3. "
+            "Upgrade with: pip install -U -r requirements.txt"
+        )
+
+
+def _find_tpu():
+    if "COLAB_TPU_ADDR" not in os.environ and "TPU_NAME" not in os.environ:
+        return None
+    try:
+        resolver = tf.distribute.cluster_resolver.TPUClusterResolver()
+        tf.config.experimental_connect_to_cluster(resolver)
+        tf.tpu.experimental.initialize_tpu_system(resolver)
+        return resolver
+    except (ValueError, tf.errors.OpError):
+        return None
+
+
+def strategy_for(gpus, tpu=None):
+    """Choose the strategy for the given hardware (split out so it can be tested)."""
+    if tpu is not None:
+        return tf.distribute.TPUStrategy(tpu)
+    if len(gpus) > 1:
+        return tf.distribute.MirroredStrategy()
+    if len(gpus) == 1:
+        return tf.distribute.OneDeviceStrategy("/gpu:0")
+    return tf.distribute.get_strategy()
+
+
+def describe(strategy, gpus, mixed_precision):
+    """The one honest line about the hardware this run uses."""
+    precision = "mixed float16" if mixed_precision else "float32"
+    if isinstance(strategy, tf.distribute.TPUStrategy):
+        where = f"TPU with {strategy.num_replicas_in_sync} cores"
+    elif gpus:
+        names = sorted({tf.config.experimental.get_device_details(g).get("device_name", "GPU") for g in gpus})
+        where = f"{len(gpus)} GPU(s): {', '.join(names)}"
+    else:
+        where = (f"CPU only ({os.cpu_count()} cores, {platform.processor() or platform.machine()}); "
+                 "training is slower than on a GPU, see the time estimates at the top")
+    return (f"Hardware: {where} | strategy: {type(strategy).__name__} with "
+            f"{strategy.num_replicas_in_sync} replica(s) | {precision} | TensorFlow {tf.__version__}, "
+            f"Keras {keras.__version__}")
+
+
+def setup(mixed_precision=False):
+    """Detect the hardware, configure it, print one line about it and return a strategy.
+
+    ``mixed_precision=True`` computes in float16 on a GPU (faster on recent GPUs); it is
+    ignored on a CPU, where it would only be slower.
+    """
+    check_versions()
+    tpu = _find_tpu()
+    gpus = tf.config.list_physical_devices("GPU")
+    for gpu in gpus:
+        try:
+            tf.config.experimental.set_memory_growth(gpu, True)
+        except RuntimeError:  # the GPU was already initialised by an earlier cell: keep its setting
+            pass
+    use_mixed = bool(mixed_precision and (gpus or tpu))
+    keras.mixed_precision.set_global_policy(
+        ("mixed_bfloat16" if tpu else "mixed_float16") if use_mixed else "float32"
+    )
+    strategy = strategy_for(gpus, tpu)
+    print(describe(strategy, gpus, use_mixed))
+    return strategy

@@ -1,0 +1,45 @@
+"""Print a run's headline numbers and record them for the README's chapter table.
+
+A notebook calls ``report(...)`` once per result. The numbers are printed for the learner;
+when the course runner (``python -m course_utils.run_course``) executes the notebook it
+sets ``COURSE_RESULTS_FILE``, and each reported value is also written to that JSON file.
+"""
+
+import json
+import math
+import os
+from pathlib import Path
+
+RESULTS_FILE_VARIABLE = "COURSE_RESULTS_FILE"
+
+
+def _format(value):
+    if isinstance(value, float):
+        return f"{value:.4g}" if abs(value) < 1e4 else f"{value:,.0f}"
+    return str(value)
+
+
+def report(name, value, unit="", note=""):
+    """Print ``name: value unit`` and record it when the course runner asks for it.
+
+    ``value`` is a number or a short string (e.g. the data a run used).
+    """
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        value = float(value) if isinstance(value, float) else int(value)
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ValueError(f"result {name!r} is {value}: the run diverged or a metric failed")
+    elif not isinstance(value, str):
+        raise TypeError(f"result {name!r} must be a number or a string, got {type(value).__name__}")
+    line = f"{name}: {_format(value)}" + (f" {unit}" if unit else "") + (f"  ({note})" if note else "")
+    print(line)
+    path = os.environ.get(RESULTS_FILE_VARIABLE)
+    if path:
+        _record(Path(path), name, {"value": value, "unit": unit, "note": note})
+
+
+def _record(path, name, entry):
+    data = json.loads(path.read_text()) if path.exists() else {}
+    data.setdefault("metrics", {})[name] = entry
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(json.dumps(data, indent=2, sort_keys=True))
+    tmp.replace(path)

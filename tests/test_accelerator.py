@@ -1,0 +1,56 @@
+"""The accelerator helper: strategy choice, the hardware line, and real multi-replica training."""
+
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from course_utils import accelerator
+
+
+def test_cpu_only_gives_default_strategy_and_honest_line(capsys):
+    strategy = accelerator.setup()
+    line = capsys.readouterr().out.strip()
+    assert strategy.num_replicas_in_sync == 1
+    assert line.startswith("Hardware: CPU only")
+    assert "float32" in line and "TensorFlow" in line
+
+
+def test_mixed_precision_is_not_used_on_cpu(capsys):
+    import keras
+
+    accelerator.setup(mixed_precision=True)
+    assert keras.mixed_precision.global_policy().name == "float32"
+    assert "float32" in capsys.readouterr().out
+
+
+def test_old_tensorflow_is_refused_with_upgrade_advice(monkeypatch):
+    monkeypatch.setattr(accelerator.tf, "__version__", "2.12.0")
+    with pytest.raises(RuntimeError, match="pip install -U -r requirements.txt"):
+        accelerator.check_versions()
+
+
+def test_mirrored_strategy_over_two_logical_cpus_trains_a_step():
+    # Logical devices must be configured before TensorFlow starts, so use a fresh process.
+    script = textwrap.dedent(
+        """
+        import numpy as np, tensorflow as tf, keras
+        cpu = tf.config.list_physical_devices("CPU")[0]
+        tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+        strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+        assert strategy.num_replicas_in_sync == 2, strategy.num_replicas_in_sync
+        with strategy.scope():
+            model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1)])
+            model.compile(optimizer="sgd", loss="mse")
+        before = model.get_weights()[0].copy()
+        x = np.random.rand(8, 4).astype("float32"); y = np.ones((8, 1), "float32")
+        history = model.fit(x, y, batch_size=8, epochs=1, verbose=0)
+        assert np.isfinite(history.history["loss"][0])
+        assert not np.allclose(before, model.get_weights()[0]), "weights did not change"
+        print("replicas", strategy.num_replicas_in_sync)
+        """
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "replicas 2" in result.stdout

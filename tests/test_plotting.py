@@ -1,0 +1,56 @@
+"""Plotting helpers draw without error and reject inputs they cannot show."""
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import numpy as np
+import pytest
+
+from course_utils import plotting
+
+
+@pytest.fixture(autouse=True)
+def _close_figures():
+    yield
+    matplotlib.pyplot.close("all")
+
+
+@pytest.mark.parametrize("shape", [(5, 8, 8), (5, 8, 8, 1), (5, 8, 8, 3)])
+def test_show_images_accepts_grey_and_colour(shape):
+    plotting.show_images(np.random.rand(*shape), ncols=3, title="t")
+    assert matplotlib.pyplot.get_fignums(), "no figure was drawn"
+
+
+def test_wrong_shape_says_how_to_fix():
+    with pytest.raises(ValueError, match="images\\[None\\]"):
+        plotting.show_images(np.zeros((8, 8)))
+
+
+def test_values_outside_range_name_the_range():
+    with pytest.raises(ValueError, match="value_range=\\(-1, 1\\)"):
+        plotting.show_images(np.full((2, 4, 4), -0.9))
+    plotting.show_images(np.full((2, 4, 4), -0.9), value_range=(-1, 1))
+
+
+def test_sample_grid_records_every_n_epochs():
+    grid = plotting.SampleGrid(lambda: np.random.rand(4, 6, 6), every=2)
+    for epoch in range(5):
+        grid.on_epoch_end(epoch)
+    assert sorted(grid.snapshots) == [2, 4]
+    grid.show()
+
+
+def test_sample_grid_without_snapshots_explains():
+    with pytest.raises(RuntimeError, match="record"):
+        plotting.SampleGrid(lambda: np.zeros((1, 2, 2))).show()
+
+
+def test_history_and_latent_helpers():
+    plotting.plot_history({"loss": [3, 2, 1], "val_loss": [3, 2.5, 2]}, logy=True)
+    with pytest.raises(KeyError, match="available"):
+        plotting.plot_history({"loss": [1]}, keys=["d_loss"])
+    plotting.latent_scatter(np.random.randn(50, 2), np.arange(50) % 10)
+    with pytest.raises(ValueError, match="PCA"):
+        plotting.latent_scatter(np.random.randn(50, 3), np.arange(50) % 10)
+    plotting.latent_manifold(lambda z: np.random.rand(len(z), 7, 7), n=4)
