@@ -1,0 +1,156 @@
+"""Hygiene of the committed notebooks in notebooks/, solutions/ and exercises/ (fast, no TensorFlow).
+
+Each test runs once per notebook that exists (none yet is fine) and names the notebook and the
+cell (its index in the notebook's cell list, counted from 0) when it fails.
+"""
+
+import functools
+import json
+
+import nbformat
+import pytest
+
+from course_utils import colab
+from course_utils.exercises import EXERCISE_MESSAGE, PLACEHOLDER, REPO_ROOT, MarkerError, strip_solutions
+
+MACHINE_PATHS = ("/work/", "/root/", "/tmp/", "/home/")
+MARKERS = ("### BEGIN SOLUTION", "### END SOLUTION")
+
+
+def _notebooks(*folders):
+    return [path.relative_to(REPO_ROOT).as_posix()
+            for folder in folders for path in sorted((REPO_ROOT / folder).glob("*.ipynb"))]
+
+
+ALL = _notebooks("notebooks", "solutions", "exercises")
+SOLUTIONS = _notebooks("solutions")
+EXERCISES = _notebooks("exercises")
+
+
+@functools.lru_cache(maxsize=None)
+def _read(repo_path):
+    return nbformat.read(REPO_ROOT / repo_path, as_version=4)
+
+
+def _code_cells(notebook):
+    return [(index, cell) for index, cell in enumerate(notebook.cells) if cell.cell_type == "code"]
+
+
+def _where(repo_path, index, cell):
+    first_line = cell.source.strip().split("\n")[0][:60]
+    return f"{repo_path}, cell index {index} ({first_line!r})"
+
+
+@pytest.mark.parametrize("path", ALL)
+def test_first_cell_is_title_with_own_colab_badge(path):
+    cells = _read(path).cells
+    assert cells and cells[0].cell_type == "markdown", f"{path}: the first cell must be the Markdown title"
+    assert colab.badge_markdown(path) in cells[0].source, (
+        f"{path}, cell index 0: no Colab badge for this notebook; expected {colab.badge_markdown(path)} "
+        f"(run `python -m course_utils.exercises --fix-colab`)"
+    )
+    other = [url for url in _colab_urls(cells[0].source) if url != colab.badge_url(path)]
+    assert not other, f"{path}, cell index 0: Colab link(s) to another notebook: {other}"
+
+
+def _colab_urls(markdown):
+    prefix = colab.badge_url("")
+    return [prefix + part.split(")")[0] for part in markdown.split(prefix)[1:]]
+
+
+@pytest.mark.parametrize("path", ALL)
+def test_first_code_cell_is_the_setup_cell(path):
+    code = _code_cells(_read(path))
+    assert code, f"{path}: has no code cell"
+    index, cell = code[0]
+    assert cell.source == colab.SETUP_CELL, (
+        f"{_where(path, index, cell)}: the first code cell must be exactly colab.SETUP_CELL "
+        f"(run `python -m course_utils.exercises --fix-colab`)"
+    )
+
+
+def _output_texts(output):
+    """The text an output stores (images, stored as base64, are left out)."""
+    if output.output_type == "stream":
+        yield output.text
+    elif output.output_type == "error":
+        yield from [output.ename, output.evalue, *output.traceback]
+    else:
+        for mime, value in output.get("data", {}).items():
+            if not mime.startswith("image/") or mime == "image/svg+xml":
+                yield value if isinstance(value, str) else json.dumps(value)
+
+
+@pytest.mark.parametrize("path", ALL)
+def test_outputs_store_no_path_of_this_machine(path):
+    for index, cell in _code_cells(_read(path)):
+        for output in cell.outputs:
+            for text in _output_texts(output):
+                found = [prefix for prefix in MACHINE_PATHS if prefix in text]
+                assert not found, (
+                    f"{_where(path, index, cell)}: an output stores a path of this machine ({found[0]}...); "
+                    f"print paths relative to the repository or data folder"
+                )
+
+
+@pytest.mark.parametrize("path", SOLUTIONS)
+def test_solution_is_fully_executed_without_errors_or_stderr(path):
+    for index, cell in _code_cells(_read(path)):
+        where = _where(path, index, cell)
+        assert cell.execution_count is not None, (
+            f"{where}: not executed (execution_count is null); solutions are stored after a full run "
+            f"with `python -m course_utils.run_course {path}`"
+        )
+        for output in cell.outputs:
+            assert output.output_type != "error", f"{where}: stores an error: {output.ename}: {output.evalue}"
+            assert not (output.output_type == "stream" and output.name == "stderr"), (
+                f"{where}: stores stderr output {output.text[:200]!r}; silence it (TF_CPP_MIN_LOG_LEVEL=3, "
+                f"fix the warning) and rerun"
+            )
+
+
+@pytest.mark.parametrize("path", SOLUTIONS)
+def test_solution_markers_are_well_formed(path):
+    for index, cell in enumerate(_read(path).cells):
+        where = _where(path, index, cell)
+        if cell.cell_type == "code":
+            try:
+                strip_solutions(cell.source, where)
+            except MarkerError as error:
+                pytest.fail(str(error))
+        else:
+            assert not any(marker in cell.source for marker in MARKERS), (
+                f"{where}: solution markers in a {cell.cell_type} cell are not replaced in the exercise; "
+                f"use them in code cells only (tag the cell `solution-only` to hide it)"
+            )
+
+
+@pytest.mark.parametrize("path", EXERCISES)
+def test_exercise_has_no_outputs(path):
+    for index, cell in _code_cells(_read(path)):
+        assert not cell.outputs and cell.execution_count is None, (
+            f"{_where(path, index, cell)}: exercises store no outputs; regenerate with "
+            f"`python -m course_utils.exercises`"
+        )
+
+
+@pytest.mark.parametrize("path", EXERCISES)
+def test_exercise_has_something_to_do(path):
+    raise_line = PLACEHOLDER[1]
+    assert EXERCISE_MESSAGE in raise_line
+    assert any(raise_line in cell.source for _, cell in _code_cells(_read(path))), (
+        f"{path}: no exercise in it; wrap the learner's part of solutions/{path.split('/', 1)[1]} in "
+        f"### BEGIN SOLUTION / ### END SOLUTION"
+    )
+
+
+@pytest.mark.parametrize("path", EXERCISES)
+def test_every_exercise_cell_is_followed_by_a_check_cell(path):
+    code = _code_cells(_read(path))
+    for (index, cell), following in zip(code, code[1:] + [(None, None)]):
+        if PLACEHOLDER[0] not in cell.source:
+            continue
+        assert following[1] is not None and "checks." in following[1].source, (
+            f"{_where(path, index, cell)}: an exercise cell must be followed by a code cell that runs a "
+            f"check (`checks.<chapter>.check_...(...)`)"
+        )
