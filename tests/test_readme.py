@@ -1,0 +1,63 @@
+"""The README tells the truth: its test commands are CI's, and its results table is the results files'."""
+
+import json
+import re
+from pathlib import Path
+
+from course_utils import run_course
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def _between(text, start, end):
+    return text.split(start, 1)[1].split(end, 1)[0]
+
+
+def readme_test_commands():
+    block = _between((REPO / "README.md").read_text(), "<!-- test-commands:start -->", "<!-- test-commands:end -->")
+    return [line.strip() for line in block.splitlines() if line.strip() and not line.startswith("```")]
+
+
+def ci_test_commands():
+    script = (REPO / ".ci" / "run").read_text()
+    block = _between(script, "# --- the README's test commands, verbatim ---", "# --- end of the README's test commands ---")
+    return [line.strip() for line in block.splitlines() if line.strip()]
+
+
+def test_ci_runs_exactly_the_readme_test_commands():
+    assert readme_test_commands(), "README has no test commands between its markers"
+    assert ci_test_commands() == readme_test_commands()
+
+
+def test_ci_installs_from_requirements_first():
+    script = (REPO / ".ci" / "run").read_text()
+    assert script.index("pip install -q -r requirements.txt") < script.index(ci_test_commands()[0])
+
+
+def test_results_table_matches_the_results_files():
+    readme = (REPO / "README.md").read_text()
+    table = _between(readme, run_course.TABLE_START, run_course.TABLE_END).strip()
+    expected = (run_course.results_table() + run_course.smoke_summary()).strip()
+    assert table == expected, "README table is stale: run `python -m course_utils.run_course --table-only`"
+
+
+def test_results_table_is_built_from_full_runs_only(tmp_path):
+    record = {"notebook": "solutions/99_x.ipynb", "mode": "full", "hardware": "CPU only, 2 cores",
+              "date": "2026-01-01", "wall_time_s": 90.0,
+              "metrics": {"data": {"value": "MNIST (real)", "unit": ""},
+                          "test PSNR": {"value": 21.234, "unit": "dB"}}}
+    (tmp_path / "99_x.json").write_text(json.dumps(record))
+    (tmp_path / "98_y.json").write_text(json.dumps({**record, "mode": "smoke", "notebook": "solutions/98_y.ipynb"}))
+    table = run_course.results_table(tmp_path)
+    assert "| [99_x.ipynb](solutions/99_x.ipynb) | MNIST (real) | test PSNR: 21.23 dB | 1.5 min |" in table
+    assert "98_y" not in table
+
+
+def test_every_results_file_names_its_data_and_hardware():
+    for path in sorted(run_course.RESULTS_DIR.glob("*.json")):
+        record = json.loads(path.read_text())
+        if path.name == "smoke.json":
+            continue
+        assert record["mode"] == "full", path
+        assert "data" in record["metrics"] or "00_" in path.name, f"{path.name} does not report the data it used"
+        assert re.search(r"CPU|GPU", record["hardware"]), path
