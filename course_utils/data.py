@@ -1,0 +1,526 @@
+"""Datasets of the course: where they come from, where they live, how to load them.
+
+- ``REGISTRY``: every file the course uses, with its official URL (mirrors after it) and md5.
+- Data folders, searched in this order (a file is used from the first folder that has it):
+  1. ``COURSE_DATA_DIR`` if set (e.g. ``export COURSE_DATA_DIR=/work/shared/data``);
+  2. the repository's ``data/`` folder (next to ``course_utils/``), if it exists;
+  3. a user cache, ``~/.cache/generative-course``.
+  Downloads and cached artefacts go to the first of these folders that is writable. Inside a
+  folder the layout is fixed: ``mnist/...``, ``fashion-mnist/...``, ``svhn/train_32x32.mat``,
+  ``text/tinyshakespeare.txt``, ... (``REGISTRY`` has every path).
+- ``fetch(dataset, file_key)`` finds a file or downloads it (progress bar, md5 check, atomic
+  write; offline, the error says which file to put where by hand).
+- Loaders return NumPy arrays: images as float32 in ``value_range`` ``(0, 1)`` or ``(-1, 1)``,
+  labels as int64. ``load_svhn`` falls back to a clearly labelled, procedurally rendered
+  stand-in (``course_utils.svhn_standin``) when real SVHN is not on this machine.
+"""
+
+import gzip
+import hashlib
+import http.client
+import math
+import os
+import stat
+import tempfile
+import urllib.request
+import zipfile
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+DATA_DIR_VARIABLE = "COURSE_DATA_DIR"
+REPO_DATA_DIR = Path(__file__).resolve().parent.parent / "data"
+USER_CACHE_DIR = Path.home() / ".cache" / "generative-course"
+DOWNLOAD_TIMEOUT_S = 60  # seconds without an answer before a URL counts as failed
+
+
+# --- errors ------------------------------------------------------------------------------------
+
+
+class DataFileError(OSError):
+    """A data file is missing, could not be downloaded, or is damaged."""
+
+
+class DataNotFoundError(DataFileError):
+    """A file is in no data folder and the course cannot download it (a local-only file)."""
+
+
+class DownloadError(DataNotFoundError):
+    """Every URL of a file failed (offline, server error, interrupted transfer, wrong checksum)."""
+
+
+class ChecksumError(DownloadError):
+    """A downloaded file's md5 differs from the registry's: the server sent other bytes."""
+
+
+class CorruptFileError(DataFileError):
+    """A file on disk cannot be read: truncated, not the expected format, or a wrong header."""
+
+
+# --- registry ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DataFile:
+    """One file: its path inside a data folder, its md5, and its URLs (official first)."""
+
+    path: str
+    md5: str
+    urls: tuple = ()  # empty: a local-only file the course cannot download
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """A dataset: its files by key, its licence, and where a learner gets local-only files."""
+
+    title: str
+    files: dict
+    licence: str
+    source: str  # home page, or how to get the files by hand
+
+
+def _idx_files(folder, md5s, *bases):
+    """The four IDX files of an MNIST-style dataset, each downloadable from every base URL."""
+    names = {
+        "train_images": "train-images-idx3-ubyte.gz",
+        "train_labels": "train-labels-idx1-ubyte.gz",
+        "test_images": "t10k-images-idx3-ubyte.gz",
+        "test_labels": "t10k-labels-idx1-ubyte.gz",
+    }
+    return {
+        key: DataFile(f"{folder}/{name}", md5s[key], tuple(base + name for base in bases))
+        for key, name in names.items()
+    }
+
+
+_SVHN_URL = "http://ufldl.stanford.edu/housenumbers/"
+_CELEBA_PAGE = "https://mmlab.ie.cuhk.edu.hk/projects/CelebA.html"
+
+REGISTRY = {
+    "mnist": Dataset(
+        "MNIST handwritten digits (LeCun et al., 1998)",
+        _idx_files(
+            "mnist",
+            {
+                "train_images": "f68b3c2dcbeaaa9fbdd348bbdeb94873",
+                "train_labels": "d53e105ee54ea40749a09fcbcd1e9432",
+                "test_images": "9fb629c4189551a2d022fa330f9573f3",
+                "test_labels": "ec29112dd5afa0611ce80d1b7f02629c",
+            },
+            "http://yann.lecun.com/exdb/mnist/",
+            "https://ossci-datasets.s3.amazonaws.com/mnist/",
+        ),
+        "CC BY-SA 3.0",
+        "http://yann.lecun.com/exdb/mnist/",
+    ),
+    "fashion-mnist": Dataset(
+        "Fashion-MNIST (Xiao et al., 2017)",
+        _idx_files(
+            "fashion-mnist",
+            {
+                "train_images": "8d4fb7e6c68d591d4c3dfef9ec88bf0d",
+                "train_labels": "25c81989df183df01b3e8a0aad5dffbe",
+                "test_images": "bef4ecab320f06d8554ea6380940ec79",
+                "test_labels": "bb300cfdad3c16e7a12a480ee83cd310",
+            },
+            "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",
+            "https://storage.googleapis.com/tensorflow/tf-keras-datasets/",
+        ),
+        "MIT",
+        "https://github.com/zalandoresearch/fashion-mnist",
+    ),
+    "svhn": Dataset(
+        "SVHN cropped digits (Netzer et al., 2011)",
+        {
+            "train": DataFile("svhn/train_32x32.mat", "e26dedcc434d2e4c54c9b2d4a06d8373",
+                              (_SVHN_URL + "train_32x32.mat",)),
+            "test": DataFile("svhn/test_32x32.mat", "eb5a983be6a315427106f1b164d9cef3",
+                             (_SVHN_URL + "test_32x32.mat",)),
+            "extra": DataFile("svhn/extra_32x32.mat", "a93ce644f1a588dc4d68dda5feec44a7",
+                              (_SVHN_URL + "extra_32x32.mat",)),
+        },
+        "non-commercial use only",
+        _SVHN_URL,
+    ),
+    "svhn-sample": Dataset(
+        "the first 1,083 images of SVHN's train_32x32.mat, as a NumPy array (no labels)",
+        {"images": DataFile("svhn-sample/train_first_1083_images_nolabels.npy",
+                            "5c2934d4fe0eaa5ebc5fde8e9095a94e")},
+        "non-commercial use only (SVHN)",
+        "it is cut from real SVHN, so with svhn/train_32x32.mat in a data folder "
+        "load_svhn_sample() takes the first 1,083 images from that instead "
+        "(course_utils.data.fetch('svhn', 'train') downloads it)",
+    ),
+    "text": Dataset(
+        "text corpora for character-level generation",
+        {
+            "tinyshakespeare": DataFile(
+                "text/tinyshakespeare.txt", "6fb458f1232090904fb40fe944165e91",
+                ("https://raw.githubusercontent.com/karpathy/char-rnn/master/data/tinyshakespeare/input.txt",)),
+            "nietzsche": DataFile(
+                "text/nietzsche.txt", "a941bb9acc3a83c1f5186b846bbee663",
+                ("https://s3.amazonaws.com/text-datasets/nietzsche.txt",)),
+        },
+        "public-domain texts",
+        "https://github.com/karpathy/char-rnn",
+    ),
+    "celeba": Dataset(
+        "a 10,000-image subset of aligned CelebA faces (Liu et al., 2015)",
+        {"zip": DataFile("celeba-10k.zip", "d5642be433f4ab11bfba9b85825c4d53")},
+        "non-commercial research only",
+        f"get CelebA from its official page {_CELEBA_PAGE} (accept its terms there), then zip "
+        "the aligned JPEGs you want to use as celebA/NNNNNN.jpg into celeba-10k.zip",
+    ),
+}
+
+
+def _entry(dataset, file_key):
+    if dataset not in REGISTRY:
+        raise ValueError(f"unknown dataset {dataset!r}; choose one of {sorted(REGISTRY)}.")
+    files = REGISTRY[dataset].files
+    if file_key not in files:
+        raise ValueError(f"dataset {dataset!r} has no file {file_key!r}; choose one of {sorted(files)}.")
+    return files[file_key]
+
+
+# --- folders -----------------------------------------------------------------------------------
+
+
+def data_dirs():
+    """The data folders in search order: ``COURSE_DATA_DIR``, the repo's ``data/``, the user cache."""
+    folders = []
+    if os.environ.get(DATA_DIR_VARIABLE):
+        folders.append(Path(os.environ[DATA_DIR_VARIABLE]).expanduser().resolve())
+    if REPO_DATA_DIR.is_dir():
+        folders.append(REPO_DATA_DIR)
+    folders.append(USER_CACHE_DIR)
+    unique = []
+    for folder in folders:
+        if folder not in unique:
+            unique.append(folder)
+    return unique
+
+
+def _is_writable(folder):
+    """True if we may write into ``folder`` (created if missing).
+
+    A folder without any write permission bit counts as read-only even for root (who could
+    write anyway), so a shared read-only copy of the data is never written to.
+    """
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return False
+    write_bits = stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH
+    return os.access(folder, os.W_OK) and bool(folder.stat().st_mode & write_bits)
+
+
+def writable_dir():
+    """The first writable data folder: downloads go here."""
+    for folder in data_dirs():
+        if _is_writable(folder):
+            return folder
+    raise DataFileError(
+        f"None of the data folders is writable: {', '.join(map(str, data_dirs()))}. "
+        f"Set {DATA_DIR_VARIABLE} to a folder you can write to."
+    )
+
+
+def cache_dir():
+    """A writable folder for cached artefacts (trained helper models, stand-in images); created."""
+    folder = writable_dir() / "cache"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def find(dataset, file_key):
+    """Path of a dataset file in the first data folder that has it, or None (never downloads)."""
+    entry = _entry(dataset, file_key)
+    for folder in data_dirs():
+        if (folder / entry.path).is_file():
+            return folder / entry.path
+    return None
+
+
+def fetch(dataset, file_key):
+    """Path of a dataset file: found in a data folder, else downloaded into the first writable one.
+
+    Raises ``DataNotFoundError`` for a local-only file that is missing, ``DownloadError`` (an
+    ``OSError``) when every URL fails, e.g. offline; both say where to put the file by hand.
+    """
+    entry = _entry(dataset, file_key)
+    found = find(dataset, file_key)
+    if found is not None:
+        return found
+    if not entry.urls:
+        folders = "\n".join(f"    {folder}" for folder in data_dirs())
+        raise DataNotFoundError(
+            f"{entry.path} ({REGISTRY[dataset].title}) is in none of the data folders:\n{folders}\n"
+            f"The course cannot download it; {REGISTRY[dataset].source}.\n"
+            f"Put it at {writable_dir() / entry.path}, or set {DATA_DIR_VARIABLE} to a folder "
+            f"that holds {entry.path}."
+        )
+    return download(entry.urls, writable_dir() / entry.path, entry.md5)
+
+
+# --- downloads ---------------------------------------------------------------------------------
+
+
+def _download_once(url, dest, md5):
+    """Stream ``url`` into a temporary file beside ``dest``; rename it to ``dest`` only if complete
+    and its md5 matches. On any failure, interruption included, the temporary file is removed."""
+    from tqdm import tqdm  # text bar on stderr: also fine in notebooks and stored outputs
+
+    handle, temporary = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
+    try:
+        digest, received = hashlib.md5(), 0
+        with os.fdopen(handle, "wb") as out, urllib.request.urlopen(url, timeout=DOWNLOAD_TIMEOUT_S) as response:
+            length = response.headers.get("Content-Length")
+            total = int(length) if length is not None else None
+            with tqdm(total=total, unit="B", unit_scale=True, unit_divisor=1024, desc=dest.name) as bar:
+                while chunk := response.read(1 << 20):
+                    out.write(chunk)
+                    digest.update(chunk)
+                    received += len(chunk)
+                    bar.update(len(chunk))
+        if total is not None and received != total:
+            raise OSError(f"the transfer stopped after {received:,} of {total:,} bytes")
+        if md5 is not None and digest.hexdigest() != md5:
+            raise ChecksumError(f"wrong checksum: expected md5 {md5}, got md5 {digest.hexdigest()}")
+        os.replace(temporary, dest)
+    finally:
+        if os.path.exists(temporary):
+            os.remove(temporary)
+
+
+def download(urls, dest, md5=None):
+    """Download a file to ``dest``, trying ``urls`` (one URL or a list of mirrors) in order.
+
+    The bytes are checked against ``md5`` and written atomically: ``dest`` appears only when a
+    download is complete and verified, and a failed or interrupted one leaves nothing behind.
+    If every URL fails, raises ``DownloadError`` (``ChecksumError`` if a server sent a file
+    with another md5) naming the file, the URLs and the folder to put the file in by hand.
+    Returns ``dest`` as a ``Path``.
+    """
+    urls = [urls] if isinstance(urls, str) else list(urls)
+    dest = Path(dest).resolve()
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    failures, wrong_checksum = [], False
+    for url in urls:
+        print(f"Downloading {dest.name} from {url}")
+        try:
+            _download_once(url, dest, md5)
+            return dest
+        except ChecksumError as error:
+            failures.append(f"    {url}\n        {error}")
+            wrong_checksum = True
+        except (OSError, http.client.HTTPException, ValueError) as error:
+            failures.append(f"    {url}\n        {error}")
+    error_class = ChecksumError if wrong_checksum else DownloadError
+    raise error_class(
+        f"Could not download {dest.name}. Tried:\n" + "\n".join(failures) + "\n"
+        f"If this computer is offline, download {dest.name} by hand from one of these URLs"
+        + (f" (md5 {md5})" if md5 else "")
+        + f" and put it in this folder:\n    {dest.parent}\n"
+        f"Or set {DATA_DIR_VARIABLE} to a folder that already holds it (see data/README.md)."
+    )
+
+
+# --- loaders -----------------------------------------------------------------------------------
+
+
+def _to_range(images, value_range):
+    """uint8 images -> float32 in ``value_range``: (0, 1) or (-1, 1)."""
+    value_range = _check_range(value_range)
+    images = images.astype(np.float32)
+    return images / 255 if value_range == (0, 1) else images / 127.5 - 1
+
+
+def _check_range(value_range):
+    value_range = tuple(value_range)
+    if value_range not in ((0, 1), (-1, 1)):
+        raise ValueError(f"value_range={value_range!r} is not supported; use (0, 1) or (-1, 1).")
+    return value_range
+
+
+def _check_choice(name, value, choices):
+    if value not in choices:
+        raise ValueError(f"{name}={value!r} is not one of {', '.join(map(repr, choices))}.")
+
+
+def _damaged(path, why):
+    return (f"{path} is damaged: {why}. Delete it and run again to download a fresh copy "
+            f"(or copy it again from where you got it).")
+
+
+def read_idx(path, ndim):
+    """Read a gzip-compressed IDX file of unsigned bytes with ``ndim`` dimensions (3 for images,
+    1 for labels) into a uint8 array, checking its magic number and announced shape."""
+    try:
+        with gzip.open(path, "rb") as f:
+            raw = f.read()
+    except (OSError, EOFError, zlib.error) as error:
+        raise CorruptFileError(_damaged(path, f"it is not a complete gzip file ({error})")) from error
+    header = 4 + 4 * ndim
+    expected_magic = 0x0800 + ndim  # 0x08: unsigned bytes, then the number of dimensions
+    if len(raw) < header:
+        raise CorruptFileError(_damaged(path, f"it holds only {len(raw)} bytes, less than an IDX header"))
+    magic = int.from_bytes(raw[:4], "big")
+    if magic != expected_magic:
+        raise CorruptFileError(_damaged(
+            path, f"its IDX magic number is {magic:#06x}, expected {expected_magic:#06x} "
+                  f"(unsigned bytes in {ndim} dimension{'s' if ndim > 1 else ''})"))
+    shape = tuple(int.from_bytes(raw[4 + 4 * i:8 + 4 * i], "big") for i in range(ndim))
+    if len(raw) - header != math.prod(shape):
+        raise CorruptFileError(_damaged(
+            path, f"its header announces shape {shape} ({math.prod(shape):,} bytes) but it holds "
+                  f"{len(raw) - header:,} bytes"))
+    return np.frombuffer(raw, np.uint8, offset=header).reshape(shape)
+
+
+def _load_idx_dataset(dataset, split, value_range):
+    _check_choice("split", split, ("train", "test"))
+    _check_range(value_range)
+    images_path = fetch(dataset, f"{split}_images")
+    labels_path = fetch(dataset, f"{split}_labels")
+    images, labels = read_idx(images_path, 3), read_idx(labels_path, 1)
+    if images.shape[1:] != (28, 28):
+        raise CorruptFileError(_damaged(images_path, f"its images are {images.shape[1:]}, not 28x28"))
+    if len(images) != len(labels):
+        raise CorruptFileError(_damaged(
+            labels_path, f"it has {len(labels):,} labels for {len(images):,} images in {images_path.name}"))
+    if labels.max(initial=0) > 9:
+        raise CorruptFileError(_damaged(labels_path, f"it holds label {labels.max()}, outside 0-9"))
+    return _to_range(images[..., None], value_range), labels.astype(np.int64)
+
+
+def load_mnist(split="train", value_range=(0, 1)):
+    """MNIST digits: x float32 (N, 28, 28, 1) in ``value_range``, y int64 (N,) in 0..9.
+
+    N = 60,000 for ``split="train"``, 10,000 for ``"test"``. Downloads the files if missing.
+    """
+    return _load_idx_dataset("mnist", split, value_range)
+
+
+def load_fashion_mnist(split="train", value_range=(0, 1)):
+    """Fashion-MNIST: x float32 (N, 28, 28, 1) in ``value_range``, y int64 (N,) in 0..9.
+
+    N = 60,000 for ``split="train"``, 10,000 for ``"test"``. Downloads the files if missing.
+    """
+    return _load_idx_dataset("fashion-mnist", split, value_range)
+
+
+REAL_SVHN = "real SVHN"
+SVHN_STANDIN = "SVHN stand-in"
+
+
+def read_svhn_mat(path):
+    """Images uint8 (N, 32, 32, 3) and labels int64 (N,) in 0..9 from an official SVHN ``.mat``.
+
+    The file holds ``X`` as (32, 32, 3, N) (row, column, RGB channel, image) and ``y`` as (N, 1)
+    with labels 1..10, where 10 stands for the digit 0.
+    """
+    import scipy.io
+
+    try:
+        mat = scipy.io.loadmat(path)
+    except Exception as error:  # scipy raises several types for truncated or foreign files
+        raise CorruptFileError(_damaged(path, f"it is not a readable MATLAB file ({error})")) from error
+    x, y = mat.get("X"), mat.get("y")
+    if x is None or y is None or x.ndim != 4 or x.shape[:3] != (32, 32, 3) or y.size != x.shape[3]:
+        found = {key: getattr(value, "shape", None) for key, value in mat.items() if not key.startswith("__")}
+        raise CorruptFileError(_damaged(
+            path, f"it should hold X of shape (32, 32, 3, N) and y of shape (N, 1), but holds {found}"))
+    labels = y.reshape(-1).astype(np.int64)
+    if labels.min() < 1 or labels.max() > 10:
+        raise CorruptFileError(_damaged(path, f"its labels run from {labels.min()} to {labels.max()}, not 1..10"))
+    labels[labels == 10] = 0
+    return np.ascontiguousarray(x.transpose(3, 0, 1, 2), dtype=np.uint8), labels
+
+
+def load_svhn(split="train", source="auto", value_range=(0, 1), n=None):
+    """SVHN digits: ``(x, y, source)`` with x float32 (N, 32, 32, 3) in ``value_range``, y int64
+    (N,) in 0..9 (the centre digit), and source ``"real SVHN"`` or ``"SVHN stand-in"``.
+
+    ``source``: ``"real"`` uses the official ``.mat`` file, downloading it if missing (train
+    is about 180 MB); ``"standin"`` uses the procedurally rendered stand-in
+    (``course_utils.svhn_standin``); ``"auto"`` uses real SVHN if its file is in a data folder
+    and the stand-in otherwise, never downloading. ``n`` takes the first n images (None: all;
+    the stand-in has the split sizes of real SVHN). Prints one line saying which data it uses.
+    """
+    _check_choice("split", split, ("train", "test", "extra"))
+    _check_choice("source", source, ("auto", "real", "standin"))
+    _check_range(value_range)
+    if n is not None and n < 0:
+        raise ValueError(f"n={n} must be None (all images) or a count >= 0.")
+    path = None if source == "standin" else find("svhn", split)
+    if source == "real" and path is None:
+        path = fetch("svhn", split)
+    if path is not None:
+        images, labels = read_svhn_mat(path)
+        if n is not None and n > len(images):
+            raise ValueError(f"n={n} but {path.name} holds {len(images):,} images.")
+        images, labels = images[:n], labels[:n]
+        used = REAL_SVHN
+        print(f"Data: real SVHN, {split} split, {len(images):,} images")
+    else:
+        from course_utils import svhn_standin
+
+        images, labels = svhn_standin.load(split, n)
+        used = SVHN_STANDIN
+        line = (f"Data: SVHN stand-in, {split} split, {len(images):,} images: procedurally rendered "
+                f"house numbers, NOT real SVHN.")
+        if source == "auto":
+            line += (f" Real SVHN is not in the data folders; to use it, run "
+                     f"course_utils.data.fetch('svhn', '{split}') or notebook 00.")
+        print(line)
+    return _to_range(images, value_range), labels, used
+
+
+def load_svhn_sample():
+    """A sample of real SVHN: the first 1,083 train images, uint8 (1083, 32, 32, 3), no labels.
+
+    Read from ``svhn-sample/`` (a local-only file), or taken from ``svhn/train_32x32.mat`` when
+    that is in a data folder. Useful to compare the stand-in with real SVHN by eye.
+    """
+    sample_size = 1083
+    real_train = find("svhn", "train")
+    if find("svhn-sample", "images") is None and real_train is not None:
+        return read_svhn_mat(real_train)[0][:sample_size]
+    path = fetch("svhn-sample", "images")  # if missing: a clear error, it is a local-only file
+    images = np.load(path)
+    if images.shape != (sample_size, 32, 32, 3) or images.dtype != np.uint8:
+        raise CorruptFileError(_damaged(path, f"it holds {images.dtype} {images.shape}, "
+                                              f"not uint8 ({sample_size}, 32, 32, 3)"))
+    return images
+
+
+def load_text(name):
+    """A text corpus as one string: ``"tinyshakespeare"`` or ``"nietzsche"``. Downloads if missing."""
+    _check_choice("name", name, tuple(REGISTRY["text"].files))
+    return fetch("text", name).read_text(encoding="utf-8")
+
+
+def celeba_images(n=None, size=64):
+    """Faces from the local CelebA subset: float32 (N, size, size, 3) in [0, 1].
+
+    Reads ``celeba-10k.zip`` (local-only: the course does not download CelebA) in file-name
+    order, takes the first ``n`` (None: all), centre-crops each to a square and resizes it.
+    """
+    from PIL import Image
+
+    path = fetch("celeba", "zip")
+    with zipfile.ZipFile(path) as archive:
+        names = sorted(name for name in archive.namelist() if name.lower().endswith(".jpg"))[:n]
+        faces = np.empty((len(names), size, size, 3), np.float32)
+        for i, name in enumerate(names):
+            with archive.open(name) as f:
+                image = Image.open(f).convert("RGB")
+            width, height = image.size
+            side = min(width, height)
+            left, top = (width - side) // 2, (height - side) // 2
+            image = image.crop((left, top, left + side, top + side))
+            faces[i] = np.asarray(image.resize((size, size), Image.Resampling.LANCZOS), np.float32) / 255
+    return faces
