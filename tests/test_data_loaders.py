@@ -1,0 +1,247 @@
+"""Loaders of course_utils.data: MNIST / Fashion-MNIST on the real files, SVHN on small files in
+the official .mat layout, and clear errors for damaged files.
+
+Tests on real files read them from COURSE_DATA_DIR (e.g. /work/shared/data) and are skipped
+only when that variable is unset. Every other test uses temporary data folders.
+"""
+
+import functools
+import gzip
+import hashlib
+import http.server
+import os
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+import scipy.io
+
+from course_utils import data, svhn_standin
+
+REAL_DATA_DIR = os.environ.get(data.DATA_DIR_VARIABLE)
+needs_real_data = pytest.mark.skipif(
+    not REAL_DATA_DIR,
+    reason="set COURSE_DATA_DIR to a folder with the real MNIST / Fashion-MNIST files "
+           "(e.g. /work/shared/data) to test the loaders on them",
+)
+
+
+def _isolate(monkeypatch, tmp_path, course_dir):
+    """Search only ``course_dir``; anything written lands under ``tmp_path``."""
+    monkeypatch.setenv(data.DATA_DIR_VARIABLE, str(course_dir))
+    monkeypatch.setattr(data, "REPO_DATA_DIR", tmp_path / "repo-data")  # absent: skipped
+    monkeypatch.setattr(data, "USER_CACHE_DIR", tmp_path / "user-cache")
+
+
+@pytest.fixture
+def real_data(tmp_path, monkeypatch):
+    _isolate(monkeypatch, tmp_path, REAL_DATA_DIR)
+
+
+@pytest.fixture
+def data_dir(tmp_path, monkeypatch):
+    """An empty temporary COURSE_DATA_DIR."""
+    folder = tmp_path / "course-data"
+    folder.mkdir()
+    _isolate(monkeypatch, tmp_path, folder)
+    return folder
+
+
+# --- MNIST / Fashion-MNIST on the real files ---------------------------------------------------
+
+MNIST_COUNTS = {
+    "train": [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949],
+    "test": [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009],
+}
+FASHION_COUNTS = {"train": [6000] * 10, "test": [1000] * 10}
+
+
+@needs_real_data
+@pytest.mark.parametrize("loader, counts", [(data.load_mnist, MNIST_COUNTS),
+                                            (data.load_fashion_mnist, FASHION_COUNTS)])
+@pytest.mark.parametrize("split, n", [("train", 60000), ("test", 10000)])
+def test_idx_loaders_on_real_files(real_data, loader, counts, split, n):
+    x, y = loader(split)
+    assert x.shape == (n, 28, 28, 1) and x.dtype == np.float32
+    assert x.min() == 0.0 and x.max() == 1.0
+    assert y.shape == (n,) and y.dtype == np.int64
+    assert np.bincount(y, minlength=10).tolist() == counts[split]
+
+
+@needs_real_data
+def test_minus_one_to_one_range(real_data):
+    x, _ = data.load_mnist("test", value_range=(-1, 1))
+    x01, _ = data.load_mnist("test")
+    assert x.min() == -1.0 and x.max() == 1.0
+    np.testing.assert_allclose(x, x01 * 2 - 1, atol=1e-6)
+    with pytest.raises(ValueError, match="value_range"):
+        data.load_mnist("test", value_range=(0, 255))
+
+
+@needs_real_data
+def test_registry_md5s_match_the_real_files(real_data):
+    checked = 0
+    for dataset in data.REGISTRY.values():
+        for entry in dataset.files.values():
+            path = Path(REAL_DATA_DIR) / entry.path
+            if path.is_file():
+                assert hashlib.md5(path.read_bytes()).hexdigest() == entry.md5, entry.path
+                checked += 1
+    assert checked >= 8, "expected at least the MNIST and Fashion-MNIST files in COURSE_DATA_DIR"
+
+
+@needs_real_data
+def test_text_corpora_on_real_files(real_data):
+    assert len(data.load_text("tinyshakespeare")) == 1_115_394
+    assert len(data.load_text("nietzsche")) == 600_893
+
+
+@needs_real_data
+def test_local_only_files_on_real_files(real_data):
+    for dataset, key in (("svhn-sample", "images"), ("celeba", "zip")):
+        if data.find(dataset, key) is None:
+            pytest.skip(f"{data.REGISTRY[dataset].files[key].path} is not in COURSE_DATA_DIR "
+                        "(a local-only file, see data/README.md)")
+    sample = data.load_svhn_sample()
+    assert sample.shape == (1083, 32, 32, 3) and sample.dtype == np.uint8
+    faces = data.celeba_images(n=5, size=48)
+    assert faces.shape == (5, 48, 48, 3) and faces.dtype == np.float32
+    assert 0 <= faces.min() and faces.max() <= 1 and faces.std() > 0.05
+
+
+# --- damaged IDX files -------------------------------------------------------------------------
+
+
+def _idx(array, magic=None):
+    """An IDX file (uncompressed bytes) of a uint8 array."""
+    magic = 0x0800 + array.ndim if magic is None else magic
+    header = magic.to_bytes(4, "big") + b"".join(d.to_bytes(4, "big") for d in array.shape)
+    return header + array.astype(np.uint8).tobytes()
+
+
+def _write_mnist_test_split(folder, labels_bytes):
+    """Valid test images (5 of them) and the given bytes as the labels file."""
+    (folder / "mnist").mkdir(exist_ok=True)
+    images = np.arange(5 * 28 * 28).reshape(5, 28, 28) % 256
+    (folder / "mnist" / "t10k-images-idx3-ubyte.gz").write_bytes(gzip.compress(_idx(images)))
+    (folder / "mnist" / "t10k-labels-idx1-ubyte.gz").write_bytes(labels_bytes)
+    return folder / "mnist" / "t10k-labels-idx1-ubyte.gz"
+
+
+def test_small_valid_idx_loads(data_dir):
+    _write_mnist_test_split(data_dir, gzip.compress(_idx(np.array([0, 1, 2, 3, 9]))))
+    x, y = data.load_mnist("test")
+    assert x.shape == (5, 28, 28, 1) and y.tolist() == [0, 1, 2, 3, 9]
+    assert x[0, 0, 1, 0] == pytest.approx(1 / 255)  # row-major: pixel index 1 is row 0, column 1
+
+
+@pytest.mark.parametrize("damage, expected", [
+    ("truncated gzip", "not a complete gzip file"),
+    ("not gzip", "not a complete gzip file"),
+    ("wrong magic", "magic number"),
+    ("short payload", "header announces"),
+])
+def test_damaged_idx_file_names_the_file(data_dir, damage, expected):
+    labels = _idx(np.array([0, 1, 2, 3, 4]))
+    content = {
+        "truncated gzip": gzip.compress(labels)[:-12],
+        "not gzip": b"<html>404 Not Found</html>",
+        "wrong magic": gzip.compress(_idx(np.array([0, 1, 2, 3, 4]), magic=0x0803)),
+        "short payload": gzip.compress(labels[:-2]),
+    }[damage]
+    path = _write_mnist_test_split(data_dir, content)
+    with pytest.raises(data.CorruptFileError, match=expected) as caught:
+        data.load_mnist("test")
+    message = str(caught.value)
+    assert str(path) in message and "Delete it" in message and "download" in message
+
+
+# --- SVHN in the official .mat layout ----------------------------------------------------------
+
+
+def _svhn_mat(path, n=3):
+    """A small .mat file as SVHN publishes it: X (32, 32, 3, N) uint8, y (N, 1) with 10 for digit 0.
+
+    Image i has a red pixel at row 0, column 5 and a green one at row 20, column 3; its
+    other pixels hold the value i (so images cannot be mixed up).
+    """
+    x = np.zeros((32, 32, 3, n), np.uint8)
+    for i in range(n):
+        x[:, :, :, i] = i
+        x[0, 5, :, i] = (255, 0, 0)
+        x[20, 3, :, i] = (0, 255, 0)
+    y = (np.array([10, 1, 3, 7, 10, 9][:n]) if n <= 6 else np.arange(n) % 10 + 1).reshape(n, 1)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    scipy.io.savemat(path, {"X": x, "y": y.astype(np.uint8)})
+    return path
+
+
+def test_svhn_mat_orientation_channels_and_labels(data_dir, capsys):
+    _svhn_mat(data_dir / "svhn" / "train_32x32.mat")
+    x, y, source = data.load_svhn("train")
+    assert source == data.REAL_SVHN == "real SVHN"
+    assert "real SVHN" in capsys.readouterr().out
+    assert x.shape == (3, 32, 32, 3) and x.dtype == np.float32
+    assert y.dtype == np.int64 and y.tolist() == [0, 1, 3]  # label 10 means the digit 0
+    for i in range(3):
+        assert x[i, 0, 5].tolist() == [1.0, 0.0, 0.0]  # [row 0, col 5] is red: row, column, RGB
+        assert x[i, 20, 3].tolist() == [0.0, 1.0, 0.0]
+        assert x[i, 5, 0].tolist() == pytest.approx([i / 255] * 3)
+    x, y, _ = data.load_svhn("train", source="real", value_range=(-1, 1), n=2)
+    assert x.shape == (2, 32, 32, 3) and x[0, 0, 5].tolist() == [1.0, -1.0, -1.0]
+
+
+def test_svhn_damaged_mat_names_the_file(data_dir):
+    path = _svhn_mat(data_dir / "svhn" / "test_32x32.mat")
+    path.write_bytes(path.read_bytes()[:200])
+    with pytest.raises(data.CorruptFileError, match="Delete it") as caught:
+        data.load_svhn("test")
+    assert str(path) in str(caught.value)
+
+
+def test_svhn_auto_never_downloads(data_dir, monkeypatch):
+    def no_download(*args):
+        raise AssertionError("source='auto' must not download")
+
+    monkeypatch.setattr(data, "download", no_download)
+    monkeypatch.setattr(data, "fetch", no_download)
+    monkeypatch.setattr(svhn_standin, "CHUNK_SIZE", 16)  # build only a few stand-in images
+    _, _, source = data.load_svhn("test", source="auto", n=3)
+    assert source == data.SVHN_STANDIN
+
+
+def test_svhn_real_downloads_verifies_and_loads(data_dir, tmp_path, monkeypatch, capsys):
+    served = _svhn_mat(tmp_path / "server" / "test_32x32.mat", n=6)
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(served.parent))
+    handler.log_message = lambda *args: None
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{httpd.server_address[1]}/test_32x32.mat"
+        md5 = hashlib.md5(served.read_bytes()).hexdigest()
+        files = dict(data.REGISTRY["svhn"].files)
+        files["test"] = data.DataFile("svhn/test_32x32.mat", md5, (url,))
+        old = data.REGISTRY["svhn"]
+        monkeypatch.setitem(data.REGISTRY, "svhn", data.Dataset(old.title, files, old.licence, old.source))
+        x, y, source = data.load_svhn("test", source="real")
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+    assert source == "real SVHN"
+    assert (data_dir / "svhn" / "test_32x32.mat").read_bytes() == served.read_bytes()
+    assert x.shape == (6, 32, 32, 3) and y.tolist() == [0, 1, 3, 7, 0, 9]
+    assert x[4, 0, 5].tolist() == [1.0, 0.0, 0.0]
+    out = capsys.readouterr().out
+    assert url in out and "real SVHN" in out and "6 images" in out
+
+
+def test_bad_arguments_are_explained(data_dir):
+    with pytest.raises(ValueError, match="split"):
+        data.load_svhn("validation")
+    with pytest.raises(ValueError, match="source"):
+        data.load_svhn("train", source="fake")
+    with pytest.raises(ValueError, match="split"):
+        data.load_mnist("val")
+    with pytest.raises(ValueError, match="nietzsche"):
+        data.load_text("hamlet")
