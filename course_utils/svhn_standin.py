@@ -27,6 +27,8 @@ picks real SVHN when present and prints which data a run used.
 
 import functools
 import math
+import os
+import tempfile
 from pathlib import Path
 
 import matplotlib
@@ -316,13 +318,14 @@ def _build_chunk(split, index, path):
     size = min(CHUNK_SIZE, SPLIT_SIZES[split] - index * CHUNK_SIZE)
     images, labels = render(size, seed=[SPLIT_SEEDS[split], index])
     path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(path.name + ".part")
-    try:
-        with open(temporary, "wb") as f:
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+    try:  # a unique temporary name: two runs building the same chunk do not collide
+        with os.fdopen(handle, "wb") as f:
             np.savez(f, images=images, labels=labels)
-        temporary.replace(path)
+        os.replace(temporary, path)
     finally:
-        temporary.unlink(missing_ok=True)
+        if os.path.exists(temporary):
+            os.remove(temporary)
 
 
 def load(split="train", n=None):

@@ -61,7 +61,8 @@ def test_load_builds_only_what_is_asked_and_caches(cache, monkeypatch):
     more, _ = svhn_standin.load("train", n=100)
     assert len(built) == 3  # only the third chunk is new
     np.testing.assert_array_equal(more[:50], x)
-    assert all(f"v{svhn_standin.GENERATOR_VERSION}-train-seed0-chunk40-" in p.name for p in cache.glob("*"))
+    names = sorted(p.name for p in cache.iterdir())  # no temporary files left behind
+    assert names == [f"v{svhn_standin.GENERATOR_VERSION}-train-seed0-chunk40-{i:03d}.npz" for i in range(3)]
 
 
 def test_splits_differ_and_have_svhn_sizes(cache):
