@@ -276,15 +276,16 @@ def _download_once(url, dest, md5):
     handle, temporary = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
     try:
         digest, received = hashlib.md5(), 0
-        with os.fdopen(handle, "wb") as out, urllib.request.urlopen(url, timeout=DOWNLOAD_TIMEOUT_S) as response:
-            length = response.headers.get("Content-Length")
-            total = int(length) if length is not None else None
-            with tqdm(total=total, unit="B", unit_scale=True, unit_divisor=1024, desc=dest.name) as bar:
-                while chunk := response.read(1 << 20):
-                    out.write(chunk)
-                    digest.update(chunk)
-                    received += len(chunk)
-                    bar.update(len(chunk))
+        with os.fdopen(handle, "wb") as out:
+            with urllib.request.urlopen(url, timeout=DOWNLOAD_TIMEOUT_S) as response:
+                length = response.headers.get("Content-Length")
+                total = int(length) if length is not None else None
+                with tqdm(total=total, unit="B", unit_scale=True, unit_divisor=1024, desc=dest.name) as bar:
+                    while chunk := response.read(1 << 20):
+                        out.write(chunk)
+                        digest.update(chunk)
+                        received += len(chunk)
+                        bar.update(len(chunk))
         if total is not None and received != total:
             raise OSError(f"the transfer stopped after {received:,} of {total:,} bytes")
         if md5 is not None and digest.hexdigest() != md5:
@@ -435,7 +436,8 @@ def read_svhn_mat(path):
             path, f"it should hold X of shape (32, 32, 3, N) and y of shape (N, 1), but holds {found}"))
     labels = y.reshape(-1).astype(np.int64)
     if labels.min() < 1 or labels.max() > 10:
-        raise CorruptFileError(_damaged(path, f"its labels run from {labels.min()} to {labels.max()}, not 1..10"))
+        raise CorruptFileError(_damaged(
+            path, f"its labels run from {labels.min()} to {labels.max()}, not 1..10"))
     labels[labels == 10] = 0
     return np.ascontiguousarray(x.transpose(3, 0, 1, 2), dtype=np.uint8), labels
 

@@ -189,7 +189,8 @@ def _compose(rng, masks):
     gradient = np.cos(angle) * coords[None, :] + np.sin(angle) * coords[:, None]  # (n, 1, 32, 32)
     texture = _smooth_field(rng, n, 5)[:, None] * per_image(rng.uniform(0, 0.1, n))
     background = bg * (1 + per_image(rng.uniform(0, 0.4, n)) * gradient + texture)
-    wall = per_image(_hsv_to_rgb(rng.uniform(0.03, 0.7, n), rng.uniform(0, 0.3, n), rng.uniform(0.15, 0.85, n)))
+    wall = _hsv_to_rgb(rng.uniform(0.03, 0.7, n), rng.uniform(0, 0.3, n), rng.uniform(0.15, 0.85, n))
+    wall = per_image(wall)
     x0, y0 = per_image(rng.uniform(-14, 4, (2, n)).T).transpose(1, 0, 2, 3)[:, :, None]
     x1, y1 = per_image(rng.uniform(28, 46, (2, n)).T).transpose(1, 0, 2, 3)[:, :, None]
     cols, rows = np.arange(size)[None, :], np.arange(size)[:, None]
@@ -285,7 +286,8 @@ def _camera(rng, images):
     n = len(images)
     optics = _optics(rng, n)[:, None]  # one matrix per image, shared by its three channels
     images = optics @ images @ optics.transpose(0, 1, 3, 2) * 255
-    images += rng.standard_normal(images.shape, np.float32) * rng.uniform(0, 8, (n, 1, 1, 1)).astype(np.float32)
+    noise = rng.standard_normal(images.shape, np.float32)
+    images += noise * rng.uniform(0, 8, (n, 1, 1, 1)).astype(np.float32)
     images = _jpeg_like(rng, np.clip(images, 0, 255))
     return np.clip(np.round(images), 0, 255).astype(np.uint8).transpose(0, 2, 3, 1)
 
