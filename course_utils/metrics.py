@@ -312,7 +312,7 @@ def coverage_from_labels(labels, num_classes=NUM_CLASSES):
     counts = np.bincount(labels.astype(np.int64), minlength=num_classes)
     shares = counts / counts.sum()
     nonzero = shares[shares > 0]
-    entropy = float(-np.sum(nonzero * np.log(nonzero)))
+    entropy = float(np.sum(nonzero * np.log(1.0 / nonzero)))  # written so that one class gives +0.0
     return {
         "counts": counts,
         "classes_covered": int(np.sum(shares >= COVERAGE_SHARE / num_classes)),
