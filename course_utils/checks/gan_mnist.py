@@ -1,0 +1,341 @@
+"""Checks for chapter 04: a fully connected GAN on MNIST (Goodfellow et al. 2014).
+
+Each check runs the learner's code on tiny inputs, compares it with the right answer *and* with
+the typical wrong answers, and names the mistake it recognises.
+"""
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from course_utils.checks._verdict import CheckFailed, passed, require
+
+_bce = keras.losses.BinaryCrossentropy(from_logits=True)
+
+
+def _bce_probabilities(labels, logits):
+    """BCE computed as if the logits were probabilities (``from_logits`` forgotten)."""
+    return keras.losses.BinaryCrossentropy(from_logits=False)(labels, logits)
+
+
+def _scalar(value, what):
+    require(value is not None, f"{what} returned None: did you forget `return`?")
+    array = np.asarray(value)
+    require(array.shape == (), f"{what} must return one number (a scalar), averaged over the batch; "
+                               f"got shape {array.shape}. Reduce with tf.reduce_mean or use a Keras loss.")
+    require(np.isfinite(array), f"{what} returned {float(array)}: with logits, use "
+                                "BinaryCrossentropy(from_logits=True), which never takes log(0).")
+    return float(array)
+
+
+def _matches(value, candidate):
+    return abs(value - float(candidate)) <= 1e-4 * max(1.0, abs(float(candidate)))
+
+
+# --- exercise 1: the input pipeline ------------------------------------------------------------
+
+
+def _dataset_chain(dataset):
+    """Class names of the tf.data transformations, last one first (best effort)."""
+    names = []
+    while dataset is not None and len(names) < 20:
+        names.append(type(dataset).__name__)
+        dataset = getattr(dataset, "_input_dataset", None)
+    return names
+
+
+def check_make_dataset(make_dataset):
+    """``make_dataset(images, batch_size)``: images in [0, 1] -> shuffled batches in [-1, 1]."""
+    n, batch_size = 64, 16
+    values = np.linspace(0.0, 1.0, n, dtype=np.float32)  # image i is filled with values[i]
+    images = np.broadcast_to(values[:, None, None, None], (n, 28, 28, 1)).copy()
+    dataset = make_dataset(images, batch_size)
+    require(isinstance(dataset, tf.data.Dataset),
+            f"make_dataset should return a tf.data.Dataset; got {type(dataset).__name__}.")
+    require(not isinstance(dataset.element_spec, tuple),
+            "the dataset yields tuples; a GAN needs only the images: "
+            "tf.data.Dataset.from_tensor_slices(images), without labels.")
+    epochs = [[np.asarray(batch) for batch in dataset] for _ in range(2)]
+    first = epochs[0]
+    require(first and first[0].ndim == 4,
+            f"each element should be a batch shaped (batch, 28, 28, 1); got {first[0].shape if first else 'nothing'}. "
+            "Call .batch(batch_size).")
+    require(first[0].shape == (batch_size, 28, 28, 1),
+            f"with batch_size={batch_size} the first batch should be ({batch_size}, 28, 28, 1); got {first[0].shape}.")
+    seen = np.concatenate(first)[:, 0, 0, 0]
+    require(len(seen) in (n, n - n % batch_size),
+            f"one pass over the dataset gave {len(seen)} images for {n} inputs: each image once per epoch.")
+    require(not (seen.min() >= 0.0 and np.allclose(np.sort(seen), values[:len(seen)])),
+            "your batches are in [0, 1], but the generator ends in tanh, whose outputs lie in [-1, 1]: "
+            "tanh output paired with data in [0, 1] lets the discriminator spot fakes by their "
+            "negative pixels. Scale the images with 2 * x - 1.")
+    require(not np.allclose(np.sort(seen), np.sort(values * 2)),
+            "you doubled the pixels but did not subtract 1: [0, 1] * 2 is [0, 2], not [-1, 1].")
+    require(not np.allclose(np.sort(seen), np.sort(values / 127.5 - 1), atol=1e-4),
+            "these images are already in [0, 1] (the loader scaled them): do not divide by 127.5 "
+            "again; use 2 * x - 1.")
+    require(np.allclose(np.sort(seen), np.sort(2 * values - 1), atol=1e-6),
+            f"expected pixels scaled by 2 * x - 1 to [-1, 1]; got values in [{seen.min():.3g}, {seen.max():.3g}].")
+    expected_order = 2 * values[:len(seen)] - 1
+    require(not np.allclose(seen, expected_order),
+            "the batches come in the order of the input: shuffle the images (.shuffle(len(images))) "
+            "so that each batch mixes digits.")
+    second = np.concatenate(epochs[1])[:, 0, 0, 0]
+    require(not np.allclose(seen, second),
+            "both epochs gave the same order: shuffle AFTER .cache(), otherwise the cache stores the "
+            "first shuffled order and every epoch repeats it.")
+    chain = _dataset_chain(dataset)
+    if chain and chain[0] != "_VariantDataset":  # inspectable in this TensorFlow version
+        require("Prefetch" in chain[0],
+                "end the pipeline with .prefetch(tf.data.AUTOTUNE), so the next batch is ready while "
+                "the model trains on this one.")
+        require(any("Cache" in name for name in chain),
+                "add .cache() after scaling, so the scaled images are computed once, not every epoch.")
+    passed("batches of images scaled to [-1, 1], reshuffled every epoch, cached and prefetched")
+
+
+# --- exercise 2: the discriminator's loss ------------------------------------------------------
+
+_REAL_LOGITS = tf.constant([[2.0], [-1.0], [0.5], [3.0]])
+_FAKE_LOGITS = tf.constant([[-2.0], [1.0], [-0.5], [0.0]])
+
+
+def _discriminator_candidates(real, fake, smoothing):
+    ones, zeros = tf.ones_like(real), tf.zeros_like(fake)
+    right = _bce((1 - smoothing) * ones, real) + _bce(zeros, fake)
+    mistakes = {
+        "the fakes are labelled real (1): the discriminator must learn to call generated images "
+        "fake, so their label is 0.": _bce((1 - smoothing) * ones, real) + _bce(ones, fake),
+        "the labels are swapped: real images get label 1 (or 1 - smoothing), generated ones 0.":
+            _bce(zeros, real) + _bce(ones, fake),
+        "label smoothing is applied to the fakes: one-sided label smoothing (Salimans et al. 2016) "
+        "softens only the REAL labels to 1 - smoothing; fake labels stay exactly 0.":
+            _bce((1 - smoothing) * ones, real) + _bce(smoothing * ones, fake),
+        "the real labels are `smoothing` itself; they should be 1 - smoothing (e.g. 0.9 for 0.1).":
+            _bce(smoothing * ones, real) + _bce(zeros, fake),
+        "only the real images enter your loss: add the term for the generated images (label 0).":
+            _bce((1 - smoothing) * ones, real),
+        "only the generated images enter your loss: add the term for the real images.":
+            _bce(zeros, fake),
+        "the loss treats the logits as probabilities: the discriminator returns raw logits, so use "
+        "BinaryCrossentropy(from_logits=True) (or tf.nn.sigmoid_cross_entropy_with_logits).":
+            _bce_probabilities((1 - smoothing) * ones, real) + _bce_probabilities(zeros, fake),
+    }
+    if smoothing:
+        mistakes["the smoothing argument is ignored: real labels should be 1 - smoothing."] = (
+            _bce(ones, real) + _bce(zeros, fake))
+    return right, mistakes
+
+
+def check_discriminator_loss(discriminator_loss):
+    """``discriminator_loss(real_logits, fake_logits, smoothing)``: BCE, real -> 1 - smoothing, fake -> 0."""
+    for smoothing in (0.2, 0.0):
+        value = _scalar(discriminator_loss(_REAL_LOGITS, _FAKE_LOGITS, smoothing), "discriminator_loss")
+        right, mistakes = _discriminator_candidates(_REAL_LOGITS, _FAKE_LOGITS, smoothing)
+        if _matches(value, right) or _matches(value, right / 2):  # the mean of the two terms is fine too
+            continue
+        for message, candidate in mistakes.items():
+            require(not (_matches(value, candidate) or _matches(value, candidate / 2)), message)
+        require(not _matches(value, 4 * right),
+                "the loss is summed over the batch: average it (Keras losses do), so that its size "
+                "does not depend on the batch size.")
+        raise CheckFailed(
+            f"with smoothing={smoothing} expected {float(right):.4f} (BCE of real logits against "
+            f"{1 - smoothing:g} plus BCE of fake logits against 0), got {value:.4f}.")
+    logits = tf.Variable(_REAL_LOGITS)
+    with tf.GradientTape() as tape:
+        loss = discriminator_loss(logits, _FAKE_LOGITS, 0.1)
+    require(tape.gradient(loss, logits) is not None,
+            "no gradient flows through your loss: compute it with TensorFlow/Keras ops, not NumPy.")
+    passed("discriminator loss: real images labelled 1 - smoothing, generated images labelled 0")
+
+
+# --- exercise 3: the generator's loss ----------------------------------------------------------
+
+
+def check_generator_loss(generator_loss):
+    """``generator_loss(fake_logits)``: the non-saturating loss -log D(G(z)), i.e. BCE against 1."""
+    fake = tf.constant([[-3.0], [0.5], [2.0]])
+    value = _scalar(generator_loss(fake), "generator_loss")
+    ones, zeros = tf.ones_like(fake), tf.zeros_like(fake)
+    right = _bce(ones, fake)
+    if not _matches(value, right):
+        require(not _matches(value, -_bce(zeros, fake)),
+                "this is the saturating loss, minimising log(1 - D(G(z))). Its gradient vanishes when "
+                "the discriminator rejects the fakes, as it does early in training. Use the "
+                "non-saturating loss -log D(G(z)): BCE of the fake logits against label 1.")
+        require(not _matches(value, _bce(zeros, fake)),
+                "the fakes are labelled 0 (fake): the generator wants the discriminator to call its "
+                "images REAL, so its loss is BCE of the fake logits against label 1.")
+        require(not any(_matches(value, _bce(s * ones, fake)) for s in (0.7, 0.8, 0.9)),
+                "do not smooth the generator's labels: label smoothing belongs to the discriminator's "
+                "real labels only. The generator's target is exactly 1.")
+        require(not _matches(value, _bce_probabilities(ones, fake)),
+                "the loss treats the logits as probabilities: use BinaryCrossentropy(from_logits=True).")
+        raise CheckFailed(f"expected -mean(log D(G(z))) = {float(right):.4f} for these logits; got {value:.4f}.")
+    rejected = tf.Variable([[-8.0]])  # D(G(z)) = 0.0003: the discriminator is sure it is fake
+    with tf.GradientTape() as tape:
+        loss = generator_loss(rejected)
+    gradient = tape.gradient(loss, rejected)
+    require(gradient is not None,
+            "no gradient flows through your loss: compute it with TensorFlow/Keras ops, not NumPy.")
+    require(abs(float(gradient[0, 0])) > 0.9,
+            f"for a rejected fake (D(G(z)) = 0.0003) the gradient should be about -1; got "
+            f"{float(gradient[0, 0]):.3g}.")
+    passed("non-saturating generator loss -log D(G(z)): strong gradient even for rejected fakes")
+
+
+# --- exercise 4: the training step -------------------------------------------------------------
+
+
+class _RecordingOptimizer:
+    """Stands in for an optimizer: keeps the gradients it is given and changes nothing."""
+
+    def __init__(self):
+        self.calls = []
+
+    def apply_gradients(self, grads_and_vars):
+        self.calls.append(list(grads_and_vars))
+
+    def apply(self, grads, trainable_variables=None):
+        self.calls.append(list(zip(grads, trainable_variables)))
+
+
+class _TrainingSpy(keras.layers.Layer):
+    """Passes its input through and remembers the ``training`` flag of every call."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.flags = []
+
+    def call(self, x, training=None):
+        self.flags.append(training)
+        return x
+
+
+class _ConstantImage(keras.layers.Layer):
+    """A 'generator' that ignores its noise and draws one learnable image, so that its
+    gradients do not depend on the noise a train step draws."""
+
+    def __init__(self, image, **kwargs):
+        super().__init__(**kwargs)
+        self.image = self.add_weight(shape=image.shape, initializer=keras.initializers.Constant(image),
+                                     name="image")
+
+    def call(self, z):
+        return tf.zeros_like(z[:, :1])[:, :, None, None] + self.image[None]
+
+
+def _tiny_gan(latent_dim, n=6):
+    rng = np.random.default_rng(0)
+    image = rng.uniform(-1, 1, size=(28, 28, 1)).astype(np.float32)
+    g_spy, d_spy = _TrainingSpy(name="g_spy"), _TrainingSpy(name="d_spy")
+    generator = keras.Sequential([keras.Input((latent_dim,)), _ConstantImage(image), g_spy], name="generator")
+    discriminator = keras.Sequential(
+        [keras.Input((28, 28, 1)), keras.layers.Flatten(), d_spy, keras.layers.Dense(1)], name="discriminator")
+    kernel = rng.normal(scale=0.05, size=(28 * 28, 1)).astype(np.float32)
+    bias = np.array([1.0 - float(image.reshape(-1) @ kernel[:, 0])], dtype=np.float32)  # D(fake) logit = 1
+    discriminator.layers[-1].set_weights([kernel, bias])
+    real = rng.uniform(-1, 1, size=(n, 28, 28, 1)).astype(np.float32)
+    g_spy.flags.clear()  # forget the calls Keras made while building the models
+    d_spy.flags.clear()
+    return generator, discriminator, g_spy, d_spy, real
+
+
+def _flat(grads):
+    return np.concatenate([np.asarray(g, dtype=np.float64).reshape(-1) for g in grads])
+
+
+def _close(a, b):
+    return np.linalg.norm(a - b) <= 1e-3 * max(np.linalg.norm(b), 1e-6)
+
+
+def _variables_of(call):
+    return {id(variable) for _, variable in call}
+
+
+def check_train_step(make_train_step, latent_dim=100, smoothing=0.2):
+    """``make_train_step(generator, discriminator, g_optimizer, d_optimizer, smoothing)`` returns a
+    ``train_step(real_images)`` that updates the discriminator, then the generator, and returns
+    ``{"d_loss", "g_loss", "d_real", "d_fake"}``."""
+    generator, discriminator, g_spy, d_spy, real = _tiny_gan(latent_dim)
+    g_optimizer, d_optimizer = _RecordingOptimizer(), _RecordingOptimizer()
+    train_step = make_train_step(generator, discriminator, g_optimizer, d_optimizer, smoothing)
+    was_eager = tf.config.functions_run_eagerly()
+    tf.config.run_functions_eagerly(True)  # so the stand-in optimizers see the gradients' values
+    try:
+        out = train_step(tf.constant(real))
+    finally:
+        tf.config.run_functions_eagerly(was_eager)
+
+    require(isinstance(out, dict) and {"d_loss", "g_loss", "d_real", "d_fake"} <= set(out),
+            f"train_step should return a dict with d_loss, g_loss, d_real and d_fake; got {out!r:.200}.")
+    for key in ("d_loss", "g_loss", "d_real", "d_fake"):
+        require(np.asarray(out[key]).shape == () and np.isfinite(out[key]),
+                f"{key} should be one finite number; got {np.asarray(out[key])!r:.100}.")
+    require(g_spy.flags and d_spy.flags, "train_step never called the generator or the discriminator.")
+    require(all(flag is True for flag in g_spy.flags),
+            "the generator is called without training=True in the training step: write "
+            "generator(noise, training=True), so that layers such as dropout and batch norm "
+            "behave as in training.")
+    require(all(flag is True for flag in d_spy.flags),
+            "the discriminator is called without training=True in the training step: write "
+            "discriminator(images, training=True). Without it its dropout is switched off "
+            "during training, and it overfits the real images.")
+
+    d_vars = {id(v) for v in discriminator.trainable_variables}
+    g_vars = {id(v) for v in generator.trainable_variables}
+    require(not any(_variables_of(call) & d_vars for call in g_optimizer.calls),
+            "your generator step also updates the discriminator: apply g_optimizer to "
+            "generator.trainable_variables only. The discriminator must not learn from the "
+            "generator's loss, which rewards it for calling fakes real.")
+    require(len(d_optimizer.calls) <= 1,
+            f"d_optimizer was applied {len(d_optimizer.calls)} times in one step: your generator step "
+            "also updates the discriminator. Update the discriminator once, with its own loss.")
+    require(d_optimizer.calls, "the discriminator is never updated: apply d_optimizer to its gradients.")
+    require(g_optimizer.calls, "the generator is never updated: apply g_optimizer to its gradients.")
+    require(len(g_optimizer.calls) == 1, f"g_optimizer was applied {len(g_optimizer.calls)} times in one step.")
+    require(not (_variables_of(d_optimizer.calls[0]) & g_vars),
+            "the discriminator step also updates the generator: apply d_optimizer to "
+            "discriminator.trainable_variables only.")
+    require(_variables_of(d_optimizer.calls[0]) == d_vars and _variables_of(g_optimizer.calls[0]) == g_vars,
+            "apply each optimizer to all trainable variables of its own model "
+            "(discriminator.trainable_variables, generator.trainable_variables).")
+    g_grads = [g for g, _ in g_optimizer.calls[0]]
+    require(all(g is not None for g in g_grads),
+            "no gradient reached the generator: compute the fake images and the discriminator's "
+            "verdict on them INSIDE the generator's GradientTape.")
+
+    # Gradients of the right losses and of typical mistakes, for this tiny deterministic GAN.
+    with tf.GradientTape(persistent=True) as tape:
+        real_logits = discriminator(real, training=True)
+        fake_logits = discriminator(generator(tf.zeros((len(real), latent_dim)), training=True), training=True)
+        right, mistakes = _discriminator_candidates(real_logits, fake_logits, smoothing)
+        g_right = _bce(tf.ones_like(fake_logits), fake_logits)
+        g_mistakes = {
+            "the generator's loss is saturating (log(1 - D(G(z)))); use the non-saturating "
+            "-log D(G(z)).": -_bce(tf.zeros_like(fake_logits), fake_logits),
+            "the generator step labels its fakes 0: it must aim for the label 1 (real).":
+                _bce(tf.zeros_like(fake_logits), fake_logits),
+        }
+    d_list = discriminator.trainable_variables
+    d_given = {id(variable): grad for grad, variable in d_optimizer.calls[0]}
+    d_got = _flat([d_given[id(variable)] for variable in d_list])
+    d_right = _flat(tape.gradient(right, d_list))
+    if not (_close(d_got, d_right) or _close(d_got, d_right / 2)):
+        for message, loss in mistakes.items():
+            d_wrong = _flat(tape.gradient(loss, d_list))
+            require(not (_close(d_got, d_wrong) or _close(d_got, d_wrong / 2)),
+                    f"in the discriminator step, {message}")
+        raise CheckFailed(
+            "the discriminator's gradient does not match discriminator_loss(real_logits, fake_logits, "
+            "smoothing) on one batch of real images and one batch of generated images. Did you pass "
+            "`smoothing` on, and compute both logits inside the discriminator's tape?")
+    g_got = _flat(g_grads)
+    g_list = generator.trainable_variables
+    if not _close(g_got, _flat(tape.gradient(g_right, g_list))):
+        for message, loss in g_mistakes.items():
+            require(not _close(g_got, _flat(tape.gradient(loss, g_list))), f"in the generator step, {message}")
+        raise CheckFailed("the generator's gradient does not match generator_loss(discriminator(fakes)).")
+    passed("train step: the discriminator learns from real and fake images, then the generator "
+           "alone learns to fool it, all with training=True")
