@@ -197,7 +197,7 @@ def _train_classifier(domain, source, model_path, info_path):
     model.save(model_path)
     info_path.write_text(json.dumps(info, indent=2) + "\n")
     print(f"{source} classifier: test accuracy {accuracy:.2%} after {seconds:.0f} s of training "
-          f"(cached in {model_path})")
+          f"(cached as {model_path.name} in the data cache folder)")
 
 
 def domain_classifier(domain):
