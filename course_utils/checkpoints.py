@@ -21,13 +21,15 @@ With a hand-written loop::
 
 The default folder is ``data.cache_dir()/checkpoints/<mode>/<run name>``. Pass ``directory=``
 to keep checkpoints elsewhere, e.g. on Google Drive in Colab, where they outlive the runtime.
-A smoke run (the tests) empties its folder first, so every test trains from scratch; pass
-``fresh=True`` to start over yourself. Everything else that a run depends on (the shuffling
-order of the data, callbacks' own state such as sample snapshots) is not saved.
+Pass ``fresh=True`` to start over. Two kinds of run always start over: a smoke run (the tests),
+so that every test trains, and a run recorded by the course runner (``run_course`` sets
+``COURSE_RESULTS_FILE``), so that stored outputs and timings are those of a whole run.
+Not saved: the shuffling order of the data and callbacks' own state (e.g. sample snapshots).
 """
 
 import json
 import math
+import os
 import shutil
 import time
 from pathlib import Path
@@ -35,7 +37,7 @@ from pathlib import Path
 import keras
 import tensorflow as tf
 
-from course_utils import runmode
+from course_utils import results, runmode
 
 HISTORY_FILE = "history.json"
 
@@ -65,7 +67,8 @@ class TrainingCheckpoint:
             )
         self.run_name = run_name
         self.directory = Path(directory) / run_name if directory else default_directory(run_name)
-        if (fresh or runmode.is_smoke()) and self.directory.exists():
+        starts_over = fresh or runmode.is_smoke() or bool(os.environ.get(results.RESULTS_FILE_VARIABLE))
+        if starts_over and self.directory.exists():
             shutil.rmtree(self.directory)
         self.directory.mkdir(parents=True, exist_ok=True)
         self._epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="epoch")

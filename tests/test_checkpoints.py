@@ -33,8 +33,9 @@ def _model_and_optimizer():
 
 @pytest.fixture(autouse=True)
 def full_mode(monkeypatch):
-    """Resuming is what full runs do; a smoke run always starts over (tested below)."""
+    """Resuming is what full runs do; smoke and recorded runs always start over (tested below)."""
     monkeypatch.setenv("COURSE_MODE", "full")
+    monkeypatch.delenv("COURSE_RESULTS_FILE", raising=False)
 
 
 class Disconnect(Exception):
@@ -215,4 +216,11 @@ def test_fresh_and_smoke_runs_start_over(tmp_path, monkeypatch):
     assert TrainingCheckpoint("run", directory=tmp_path, model=model, fresh=True).epoch == 0
     TrainingCheckpoint("run", directory=tmp_path, model=model).save(loss=1.0)
     monkeypatch.setenv("COURSE_MODE", "smoke")
+    assert TrainingCheckpoint("run", directory=tmp_path, model=model).epoch == 0
+
+
+def test_runs_recorded_by_the_course_runner_start_over(tmp_path, monkeypatch):
+    model, _ = _model_and_optimizer()
+    TrainingCheckpoint("run", directory=tmp_path, model=model).save(loss=1.0)
+    monkeypatch.setenv("COURSE_RESULTS_FILE", str(tmp_path / "results.json"))
     assert TrainingCheckpoint("run", directory=tmp_path, model=model).epoch == 0
