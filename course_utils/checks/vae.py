@@ -1,0 +1,183 @@
+"""Checks for chapter 03, variational autoencoders.
+
+Each check runs the learner's function on small inputs whose correct answer is known, and
+when the answer is wrong it tests the answer against the usual mistakes (wrong sign, the
+log-variance used as a standard deviation, a mean where a sum belongs, ...) to name the
+most likely one.
+"""
+
+import numpy as np
+
+from course_utils.checks._verdict import CheckFailed, passed, require
+
+
+def _call(fn, *arrays):
+    """Call ``fn`` on float32 tensors and return a float64 NumPy array, explaining a crash."""
+    import tensorflow as tf
+
+    try:
+        out = fn(*(tf.constant(a, tf.float32) for a in arrays))
+    except NotImplementedError:
+        raise
+    except Exception as error:  # the learner's code failed: say on what
+        shapes = ", ".join(str(np.shape(a)) for a in arrays)
+        raise CheckFailed(f"calling your function on inputs of shapes {shapes} raised "
+                          f"{type(error).__name__}: {error}") from error
+    return np.asarray(out, dtype=np.float64)
+
+
+def _close(a, b, tol=1e-3):
+    return np.shape(a) == np.shape(b) and np.allclose(a, b, rtol=tol, atol=tol)
+
+
+# --- reparameterisation -------------------------------------------------------------------------
+
+
+def check_reparameterize(reparameterize):
+    """``reparameterize(mean, log_var)`` = mean + exp(log_var / 2) * eps, eps ~ N(0, I)."""
+    import tensorflow as tf
+
+    n = 20000
+    target_std = np.array([0.5, 2.0])
+    mean = np.tile([[1.5, -2.0]], (n, 1))
+    log_var = np.tile(np.log(target_std**2)[None], (n, 1))
+    z = _call(reparameterize, mean, log_var)
+    require(z.shape == mean.shape,
+            f"for mean and log_var of shape {mean.shape} you return shape {z.shape}; z has the shape of the mean.")
+    std = z.std(axis=0)
+    require(not np.allclose(std, 0.0, atol=1e-6),
+            "your z equals the mean: the noise is missing. Draw eps = tf.random.normal(tf.shape(mean)) "
+            "and return mean + std * eps.")
+    if _close(std, np.abs(np.log(target_std**2)), tol=0.05):
+        raise CheckFailed("the spread of z is |log_var|: you used the log-variance as the standard deviation "
+                          "(eps * log_var). The standard deviation is exp(0.5 * log_var).")
+    if _close(std, target_std**2, tol=0.05):
+        raise CheckFailed("the spread of z is exp(log_var), the VARIANCE: use the standard deviation "
+                          "exp(0.5 * log_var) to scale eps.")
+    if _close(std, np.sqrt(target_std), tol=0.05):
+        raise CheckFailed("the spread of z is exp(0.25 * log_var): the standard deviation is "
+                          "exp(0.5 * log_var) = sqrt(variance).")
+    require(_close(std, target_std, tol=0.05),
+            f"for standard deviations {target_std} (log_var = {np.log(target_std**2).round(3)}) your z has "
+            f"spread {std.round(3)}; use mean + exp(0.5 * log_var) * eps with eps ~ N(0, 1).")
+    require(_close(z.mean(axis=0), mean[0], tol=0.05),
+            f"z should be centred on the mean {mean[0]}, yours on {z.mean(axis=0).round(3)}: add the mean.")
+
+    # The point of the trick: z is a differentiable function of mean and log_var.
+    m, lv = tf.constant(mean[:8], tf.float32), tf.constant(log_var[:8], tf.float32)
+    with tf.GradientTape() as tape:
+        tape.watch([m, lv])
+        out = tf.reduce_sum(reparameterize(m, lv))
+    grad_mean, grad_log_var = tape.gradient(out, [m, lv])
+    require(grad_mean is not None and grad_log_var is not None,
+            "no gradient flows from z back to mean and log_var: compute z with TensorFlow ops from the "
+            "two tensors (no NumPy, no .numpy(), no tf.stop_gradient), so the encoder can learn.")
+    graph_fn = tf.function(reparameterize)
+    require(not np.array_equal(graph_fn(m, lv), graph_fn(m, lv)),
+            "inside tf.function (as in train_step) your function returns the same z every call: draw "
+            "eps with tf.random.normal, not with NumPy.")
+    passed("reparameterize returns mean + exp(0.5 * log_var) * eps, differentiable and fresh on every call")
+
+
+# --- KL divergence ------------------------------------------------------------------------------
+
+_KL_MEAN = np.array([[0.0, 0.0, 0.0, 0.0], [1.0, -1.0, 0.5, 0.0], [0.3, 2.0, -0.7, 1.2]])
+_KL_LOG_VAR = np.array([[0.0, 0.0, 0.0, 0.0], [0.0, 0.0, 0.0, 0.0], [np.log(0.5), np.log(2.0), -1.5, 0.4]])
+
+
+def kl_reference(mean, log_var):
+    """KL(N(mean, exp(log_var)) || N(0, I)) per example, in nats (NumPy)."""
+    return 0.5 * np.sum(mean**2 + np.exp(log_var) - log_var - 1.0, axis=-1)
+
+
+def check_kl_divergence(kl_divergence):
+    """``kl_divergence(mean, log_var)``: the Gaussian KL to N(0, I), one value per example."""
+    mean, log_var = _KL_MEAN, _KL_LOG_VAR
+    want = kl_reference(mean, log_var)
+    got = _call(kl_divergence, mean, log_var)
+    n, d = mean.shape
+    require(got.shape != (n, d),
+            f"you return shape {got.shape}, one value per latent dimension: sum over the latent "
+            "dimensions (axis=-1) to get one KL per example.")
+    require(got.shape == (n,),
+            f"you return shape {got.shape}; return one KL per example, shape ({n},). (Don't average "
+            "over the batch here: the loss does that.)")
+    if _close(got, want):
+        require(np.all(got >= 0), "internal error: the reference KL is negative")
+        passed("kl_divergence = 0.5 * sum(mean^2 + exp(log_var) - log_var - 1) per example, in nats")
+        return
+    diagnoses = [
+        (-want, "your KL has the wrong sign (it is <= 0 here, but a KL divergence is never negative): "
+                "KL = -0.5 * sum(1 + log_var - mean^2 - exp(log_var))."),
+        (want / d, "your KL is averaged over the latent dimensions: SUM over them (axis=-1); the KL of "
+                   "independent dimensions adds up."),
+        (2 * want, "your KL is twice the right value: the factor 0.5 is missing."),
+        (0.5 * np.sum(mean**2 + np.exp(2 * log_var) - 2 * log_var - 1, axis=-1),
+         "you treated log_var as the log of the standard deviation: here it is the log of the "
+         "VARIANCE, so the variance is exp(log_var), not exp(2 * log_var)."),
+        (0.5 * np.sum(mean**2 + np.exp(log_var) - log_var, axis=-1),
+         "the '- 1' inside the sum is missing: the KL of N(0, 1) to N(0, 1) must be 0."),
+        (0.5 * np.sum(np.exp(log_var) - log_var - 1.0, axis=-1),
+         "the mean^2 term is missing: moving the mean away from 0 must cost KL."),
+    ]
+    for wrong, message in diagnoses:
+        if _close(got, wrong):
+            raise CheckFailed(message)
+    raise CheckFailed(f"for mean={mean.tolist()} and log_var={log_var.round(3).tolist()} the KL per example "
+                      f"is {want.round(4)}, yours is {got.round(4)}. Use "
+                      "0.5 * sum(mean^2 + exp(log_var) - log_var - 1, axis=-1).")
+
+
+# --- the negative ELBO --------------------------------------------------------------------------
+
+
+def _bce_with_logits(x, logits):
+    return np.maximum(logits, 0) - logits * x + np.log1p(np.exp(-np.abs(logits)))
+
+
+def check_negative_elbo(negative_elbo):
+    """``negative_elbo(x, logits, mean, log_var)``: Bernoulli NLL summed over pixels + KL, per example."""
+    rng = np.random.default_rng(3)
+    n = 3
+    x = (rng.uniform(size=(n, 28, 28, 1)) < 0.3).astype(np.float64)
+    logits = rng.normal(0.0, 2.0, size=x.shape)
+    mean = _KL_MEAN
+    log_var = _KL_LOG_VAR
+    rec = _bce_with_logits(x, logits).sum(axis=(1, 2, 3))
+    kl = kl_reference(mean, log_var)
+    got = _call(negative_elbo, x, logits, mean, log_var)
+    require(got.shape == (n,),
+            f"you return shape {got.shape}; return the negative ELBO of each example, shape ({n},) "
+            "(sum the reconstruction term over the pixels; average over the batch only in the loss).")
+    want = rec + kl
+    if _close(got, want):
+        passed("negative_elbo = Bernoulli reconstruction (summed over the 784 pixels) + KL, in nats per image")
+        return
+    pixels = 28 * 28
+    rec_sigmoid_twice = _bce_with_logits(x, 1 / (1 + np.exp(-logits))).sum(axis=(1, 2, 3))
+    diagnoses = [
+        (rec / pixels + kl, "your reconstruction term is AVERAGED over the pixels (e.g. keras "
+                            "binary_crossentropy, which takes a mean): sum it over the 784 pixels, so "
+                            "the loss is in nats per image and is not swamped by the KL term."),
+        (rec / pixels + kl / mean.shape[1], "both terms are averaged (over pixels and latent dimensions): "
+                                            "sum them, so the result is in nats per image."),
+        (rec - kl, "the KL term is subtracted: the ELBO is reconstruction log-likelihood MINUS KL, so the "
+                   "negative ELBO (the loss) is the reconstruction error PLUS KL."),
+        (rec, "the KL term is missing: add kl_divergence(mean, log_var)."),
+        (rec + kl / mean.shape[1], "the KL term is averaged over the latent dimensions: sum it."),
+        (kl, "the reconstruction term is missing."),
+        (rec + 2 * kl, "the KL term is counted twice."),
+        (rec_sigmoid_twice + kl, "you applied a sigmoid to the logits and then a loss that expects logits: "
+                                 "pass the decoder's raw logits to sigmoid_cross_entropy_with_logits."),
+    ]
+    for wrong, message in diagnoses:
+        if _close(got, wrong):
+            raise CheckFailed(message)
+    if np.allclose(got, kl + _bce_with_logits(logits, x).sum(axis=(1, 2, 3)), rtol=1e-3):
+        raise CheckFailed("labels and logits are swapped: use "
+                          "tf.nn.sigmoid_cross_entropy_with_logits(labels=x, logits=logits).")
+    raise CheckFailed(f"on a test batch the negative ELBO per example should be {want.round(2)} nats "
+                      f"(reconstruction {rec.round(2)} + KL {kl.round(2)}); yours is {got.round(2)}. "
+                      "Use tf.nn.sigmoid_cross_entropy_with_logits(labels=x, logits=logits) summed over "
+                      "the pixels (axes 1, 2, 3), plus kl_divergence(mean, log_var). Note the decoder "
+                      "returns LOGITS: don't apply a sigmoid before a loss that expects logits.")
