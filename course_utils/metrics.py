@@ -10,7 +10,7 @@
 - ``report_generative_quality``: the three numbers a GAN/VAE chapter ends with, printed through
   ``course_utils.results.report``.
 
-The classifier is trained the first time a run needs it (MNIST: about a minute on a 2-core CPU)
+The classifier is trained the first time a run needs it (MNIST: 1-2 minutes on a 2-core CPU)
 and prints its test accuracy; later runs load it from ``course_utils.data.cache_dir()`` and print
 the stored accuracy. Smoke runs train a tiny classifier under a different file name, so a full
 run never uses it. Because "trained now" and "loaded" print different lines, notebook cells
