@@ -1,0 +1,213 @@
+"""Checks for chapter 09, steering a trained generator with a classifier.
+
+- ``check_target_log_probability``: log p(target | x) per image from a classifier's logits.
+- ``check_steering_step``: one gradient-ascent step on the noise z of
+  ``log p(target | G(z)) - prior_weight / 2 * ||z||^2``, with the networks left unchanged.
+"""
+
+import numpy as np
+
+from course_utils.checks._verdict import CheckFailed, passed, require
+
+_LOGITS = np.array([[2.0, 0.5, -1.0, 0.0],
+                    [-0.5, 3.0, 1.0, 0.2],
+                    [0.1, 0.1, 0.1, 4.0]], dtype=np.float32)
+
+
+def _log_softmax(logits, axis=-1):
+    logits = np.asarray(logits, dtype=np.float64)
+    shifted = logits - logits.max(axis=axis, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
+
+
+def _close(a, b, tol=1e-4):
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    return a.shape == b.shape and np.allclose(a, b, atol=tol, rtol=tol)
+
+
+# --- the target-class score ---------------------------------------------------------------------
+
+
+def check_target_log_probability(target_log_probability):
+    """``target_log_probability(logits, target)`` -> log softmax(logits)[:, target], one value per image."""
+    import tensorflow as tf
+
+    target = 1
+    logits = tf.constant(_LOGITS)
+    with tf.GradientTape() as tape:
+        tape.watch(logits)
+        try:
+            score = target_log_probability(logits, target)
+        except NotImplementedError:
+            raise  # the exercise is not done yet: its own message says so
+        except Exception as error:
+            raise CheckFailed(
+                f"target_log_probability failed on logits of shape {tuple(logits.shape)}: "
+                f"{type(error).__name__}: {error}"
+            ) from error
+    require(
+        score is not None and np.ndim(score) == 1 and np.shape(score)[0] == len(_LOGITS),
+        f"expected one score per image, shape ({len(_LOGITS)},); got shape {np.shape(score)}. "
+        "Do not average over the batch: the steering step needs each image's own score.",
+    )
+    value = np.asarray(score, dtype=np.float64)
+    expected = _log_softmax(_LOGITS)[:, target]
+    if not _close(value, expected):
+        mistakes = [
+            (_LOGITS[:, target], "this is the raw logit of the target class, not a log-probability. Raising "
+             "it can also raise every other logit; normalise with a log-softmax over the classes."),
+            (np.exp(expected), "these are probabilities; take their log (use tf.nn.log_softmax): the gradient "
+             "of a small probability vanishes, that of its log does not."),
+            (-expected, "this is -log p, a loss; return log p itself (the steering step ascends it)."),
+            (_log_softmax(_LOGITS, axis=0)[:, target], "you normalised over the batch axis (axis 0); the "
+             "softmax runs over the classes, the last axis."),
+            (np.log(1.0 / (1.0 + np.exp(-_LOGITS[:, target]))), "you used a sigmoid of one logit; the "
+             "classifier's classes compete, so use a softmax over all logits (tf.nn.log_softmax)."),
+        ]
+        for wrong, message in mistakes:
+            require(not _close(value, wrong), message)
+        raise CheckFailed(
+            f"for logits {_LOGITS.tolist()} and target {target} expected {np.round(expected, 4).tolist()}, "
+            f"got {np.round(value, 4).tolist()}: log p(target | x) = log_softmax(logits)[:, target]."
+        )
+    gradient = tape.gradient(score, logits) if tf.is_tensor(score) else None
+    require(
+        gradient is not None,
+        "the value is right but no gradient flows back to the logits: use TensorFlow operations "
+        "(tf.nn.log_softmax, tensor indexing), not NumPy, so the steering step can differentiate it.",
+    )
+    passed("log p(target | x) from a log-softmax over the classes, one differentiable value per image")
+
+
+# --- the steering step --------------------------------------------------------------------------
+
+
+def _tiny_networks(seed=0):
+    """A tiny generator (with BatchNorm, 5 -> 2x2x1 images in [0, 1]) and a 4-class classifier."""
+    import keras
+
+    layers = keras.layers
+    keras.utils.set_random_seed(seed)
+    generator = keras.Sequential([
+        keras.Input((5,)), layers.Dense(8), layers.BatchNormalization(), layers.LeakyReLU(0.2),
+        layers.Dense(4, activation="sigmoid"), layers.Reshape((2, 2, 1)),
+    ])
+    classifier = keras.Sequential([keras.Input((2, 2, 1)), layers.Flatten(), layers.Dense(4)])
+    # Give BatchNorm non-trivial moving statistics, so training=True and training=False differ.
+    bn = generator.layers[1]
+    bn.moving_mean.assign(np.linspace(-0.5, 0.5, 8).astype("float32"))
+    bn.moving_variance.assign(np.linspace(0.5, 2.0, 8).astype("float32"))
+    return generator, classifier
+
+
+def _weights(*models):
+    return [w.numpy() for model in models for w in model.weights]
+
+
+def _reference_gradients(z, generator, classifier, target, prior_weight):
+    """Gradients w.r.t. z of log p(target | G(z)) and of the prior term, per example."""
+    import tensorflow as tf
+
+    z = tf.constant(z)
+    with tf.GradientTape(persistent=True) as tape:
+        tape.watch(z)
+        log_p = tf.nn.log_softmax(classifier(generator(z, training=False), training=False))[:, target]
+        prior = -0.5 * prior_weight * tf.reduce_sum(z**2, axis=1)
+    g_log_p, g_prior = tape.gradient(log_p, z).numpy(), tape.gradient(prior, z).numpy()
+    del tape
+    return g_log_p.astype(np.float64), g_prior.astype(np.float64)
+
+
+def _call_step(steering_step, z, generator, classifier, target, step_size, prior_weight):
+    import tensorflow as tf
+
+    before = _weights(generator, classifier)
+    try:
+        new_z = steering_step(tf.constant(z), generator, classifier, target, step_size, prior_weight)
+    except NotImplementedError:
+        raise  # the exercise (or target_log_probability) is not done yet: its own message says so
+    except TypeError as error:
+        if "NoneType" in str(error):
+            raise CheckFailed(
+                f"{type(error).__name__}: {error}. The gradient with respect to z is None: z is a plain "
+                "tensor, so the tape must watch it (tape.watch(z)) before the generator uses it."
+            ) from error
+        raise CheckFailed(f"steering_step raised {type(error).__name__}: {error}") from error
+    except Exception as error:
+        raise CheckFailed(
+            f"steering_step raised {type(error).__name__}: {error}. Take the gradient with respect to z "
+            "(tape.gradient(objective, z)), not the networks' weights, and return z moved along it."
+        ) from error
+    after = _weights(generator, classifier)
+    changed = [i for i, (a, b) in enumerate(zip(before, after)) if not np.array_equal(a, b)]
+    n_generator = len(generator.weights)
+    require(
+        not any(i >= n_generator for i in changed),
+        "the classifier's weights changed: steering moves z only; the classifier stays fixed.",
+    )
+    moving = {id(w) for layer in generator.layers if hasattr(layer, "moving_mean")
+              for w in (layer.moving_mean, layer.moving_variance)}
+    if changed and all(id(generator.weights[i]) in moving for i in changed):
+        raise CheckFailed(
+            "the generator's BatchNorm statistics changed: you called it with training=True. Use "
+            "generator(z, training=False) (and the classifier likewise) so the networks stay as trained."
+        )
+    require(
+        not changed,
+        "the generator's weights changed: you stepped along the gradient with respect to the weights. "
+        "Steering keeps the generator fixed and moves z: take tape.gradient(objective, z).",
+    )
+    require(new_z is not None, "steering_step returned None; return the new z.")
+    new_z = np.asarray(new_z, dtype=np.float64)
+    require(
+        new_z.shape == z.shape,
+        f"the new z has shape {new_z.shape}, the old one {z.shape}: return z itself moved by a step, one row "
+        "per sample (do not average the gradient over the batch into one vector).",
+    )
+    return new_z
+
+
+def check_steering_step(steering_step):
+    """``steering_step(z, generator, classifier, target, step_size, prior_weight)`` -> the new z.
+
+    Expected: ``z + step_size * grad_z [log p(target | G(z)) - prior_weight / 2 * ||z||^2]`` per sample,
+    with both networks called with ``training=False`` and left unchanged.
+    """
+    generator, classifier = _tiny_networks()
+    z = np.random.default_rng(1).normal(size=(6, 5)).astype(np.float32)
+    target, step_size, prior_weight = 2, 0.5, 0.3
+    new_z = _call_step(steering_step, z, generator, classifier, target, step_size, prior_weight)
+    g_log_p, g_prior = _reference_gradients(z, generator, classifier, target, prior_weight)
+    z64 = z.astype(np.float64)
+    delta = new_z - z64
+    expected = step_size * (g_log_p + g_prior)
+    if not _close(delta, expected):
+        require(not np.allclose(delta, 0.0), "z did not move: return z plus step_size times the gradient.")
+        require(
+            not _close(new_z, expected) and not _close(new_z, expected / step_size),
+            "you returned the step (or the gradient) itself; return the moved point z + step_size * gradient.",
+        )
+        mistakes = [
+            (-expected, "you DEscended: z moved to make the target class less likely. Gradient ASCENT adds "
+             "the gradient: z + step_size * gradient."),
+            (step_size * (-g_log_p + g_prior), "the class term moves downhill: you descend log p(target | G(z)) "
+             "(minimising it, or using -log p as the score). Ascend it: the target should become MORE likely."),
+            (step_size * g_log_p, "no prior penalty: nothing keeps z near the prior N(0, I), so over many steps z "
+             "drifts to regions the generator never saw in training. Subtract prior_weight / 2 * ||z||^2 in "
+             "the objective."),
+            (step_size * (g_log_p - g_prior), "the prior term pushes z AWAY from 0: its sign is flipped. The "
+             "objective is log p(target | G(z)) - prior_weight / 2 * ||z||^2."),
+            (step_size * (g_log_p + 2 * g_prior), "the prior term is twice too strong: its gradient is "
+             "-prior_weight * z, from -prior_weight / 2 * ||z||^2."),
+            (expected / len(z), f"each z moved 1/{len(z)} of its step: you averaged the objective over the "
+             "batch. Sum it (or keep one value per sample): each sample has its own independent objective."),
+        ]
+        for wrong, message in mistakes:
+            require(not _close(delta, wrong), message)
+        raise CheckFailed(
+            "the new z is not z + step_size * grad_z[log p(target | G(z)) - prior_weight / 2 * ||z||^2]; "
+            "check the objective (log-softmax of the classifier's logits at the target class, minus the "
+            "prior penalty) and that you step along its gradient with respect to z."
+        )
+    passed("z climbs log p(target | G(z)) - prior_weight/2 ||z||^2, with the networks unchanged")
+

@@ -1,0 +1,60 @@
+"""The small MNIST GAN that chapter 09 steers: shapes, ranges, training and the cache."""
+
+import numpy as np
+import pytest
+
+from course_utils import data, mnist_gan, runmode
+
+
+def test_generator_makes_images_in_the_unit_range():
+    generator = mnist_gan.build_generator()
+    z = np.random.default_rng(0).normal(scale=10.0, size=(5, mnist_gan.LATENT_DIM)).astype("float32")
+    images = np.asarray(generator(z, training=False))
+    assert images.shape == (5, 28, 28, 1)
+    assert images.min() >= 0.0 and images.max() <= 1.0
+
+
+def test_discriminator_gives_one_logit_per_image():
+    logits = mnist_gan.build_discriminator()(np.zeros((3, 28, 28, 1), "float32"))
+    assert tuple(logits.shape) == (3, 1)
+
+
+@pytest.mark.parametrize("images, match", [
+    (np.zeros((4, 28, 28)), "MNIST-shaped"),
+    (np.full((4, 28, 28, 1), 255.0), r"\[0, 1\]"),
+])
+def test_train_gan_rejects_bad_images(images, match):
+    with pytest.raises(ValueError, match=match):
+        mnist_gan.train_gan(images, epochs=1)
+
+
+def test_train_gan_updates_the_generator_and_records_losses():
+    images = np.random.default_rng(0).uniform(size=(256, 28, 28, 1)).astype("float32")
+    z = np.random.default_rng(1).normal(size=(2, mnist_gan.LATENT_DIM)).astype("float32")
+    runmode.set_seed(0)
+    untrained = np.asarray(mnist_gan.build_generator()(z, training=False))
+    runmode.set_seed(0)
+    generator, history = mnist_gan.train_gan(images, epochs=2, steps_per_epoch=2, verbose=0)
+    assert set(history) == {"d_loss", "g_loss"}
+    assert all(len(v) == 2 and np.all(np.isfinite(v)) for v in history.values())
+    assert not np.allclose(np.asarray(generator(z, training=False)), untrained)
+
+
+def test_trained_generator_is_cached_per_mode(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv(runmode.MODE_VARIABLE, "smoke")
+    monkeypatch.setattr(data, "cache_dir", lambda: tmp_path)
+    fake_digits = np.random.default_rng(0).uniform(size=(256, 28, 28, 1)).astype("float32")
+    monkeypatch.setattr(data, "load_mnist", lambda split="train": (fake_digits, np.zeros(256, "int64")))
+    monkeypatch.setattr(mnist_gan, "SMOKE_STEPS", 2)
+
+    first, info = mnist_gan.trained_generator()
+    assert "Training the MNIST generator" in capsys.readouterr().out
+    assert info["mode"] == "smoke" and info["steps"] == 2 and len(info["history"]["g_loss"]) == 1
+    assert [p.name for p in sorted(tmp_path.iterdir())] == [
+        "mnist_gan_generator_z64_e1_smoke.json", "mnist_gan_generator_z64_e1_smoke.keras"]
+
+    second, _ = mnist_gan.trained_generator()
+    assert "Loaded the cached MNIST generator (smoke mode" in capsys.readouterr().out
+    z = np.ones((1, mnist_gan.LATENT_DIM), "float32")
+    np.testing.assert_allclose(np.asarray(second(z, training=False)), np.asarray(first(z, training=False)),
+                               atol=1e-6)
