@@ -11,7 +11,6 @@ import os
 
 os.environ.setdefault("COURSE_MODE", "smoke")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-os.environ.setdefault("MPLBACKEND", "Agg")
 
 
 def pytest_collection_modifyitems(items):

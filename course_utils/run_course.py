@@ -20,6 +20,7 @@ import fcntl
 import json
 import os
 import platform
+import re
 import sys
 import tempfile
 import time
@@ -44,6 +45,32 @@ SMOKE_BUDGET_S = 120
 SMOKE_SUITE_BUDGET_S = 600
 FULL_BUDGET_S = {"cpu": 600, "gpu": 900}
 GPU_BUDGETED = ("05_", "06_")
+
+
+# TensorFlow's C++ start-up log (absl): written to stderr before TF_CPP_MIN_LOG_LEVEL takes effect,
+# different on every machine, and never written under pytest. It is not stored; other stderr is kept.
+TENSORFLOW_LOG_LINE = re.compile(
+    r"^(WARNING: All log messages before absl::InitializeLog\(\) is called are written to STDERR"
+    r"|[IWEF]\d{4} \d\d:\d\d:\d+\.\d+ +\d+ [\w.]+:\d+\] .*"
+    r"|To enable the following instructions: .*)$"
+)
+
+
+def drop_tensorflow_log(notebook):
+    """Remove TensorFlow's C++ log lines from stored stderr; drop stderr outputs left empty."""
+    for cell in notebook.cells:
+        if cell.cell_type != "code":
+            continue
+        kept = []
+        for output in cell.outputs:
+            if output.get("output_type") == "stream" and output.get("name") == "stderr":
+                lines = output["text"].splitlines(keepends=True)
+                output["text"] = "".join(line for line in lines if not TENSORFLOW_LOG_LINE.match(line.rstrip("\n")))
+                if not output["text"]:
+                    continue
+            kept.append(output)
+        cell.outputs = kept
+    return notebook
 
 
 def hardware_line():
@@ -109,7 +136,7 @@ def run_notebook(path, mode, hardware):
         notebook, seconds = execute(path, mode, results_file)
         reported = json.loads(results_file.read_text()) if results_file.exists() else {}
     if mode == "full":
-        nbformat.write(notebook, path)
+        nbformat.write(drop_tensorflow_log(notebook), path)
     budget = budget_for(path, mode, hardware)
     return {
         "notebook": repo_path(path),

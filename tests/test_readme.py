@@ -61,3 +61,21 @@ def test_every_results_file_names_its_data_and_hardware():
         assert record["mode"] == "full", path
         assert "data" in record["metrics"] or "00_" in path.name, f"{path.name} does not report the data it used"
         assert re.search(r"CPU|GPU", record["hardware"]), path
+
+
+def test_only_tensorflow_start_up_log_is_dropped_from_stored_stderr():
+    import nbformat
+
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("import tensorflow")])
+    notebook.cells[0].outputs = [
+        nbformat.v4.new_output("stream", name="stderr", text=(
+            "WARNING: All log messages before absl::InitializeLog() is called are written to STDERR\n"
+            "I0000 00:00:1795253404.236251   25986 port.cc:153] oneDNN custom operations are on.\n"
+            "UserWarning: a real warning the learner should see\n")),
+        nbformat.v4.new_output("stream", name="stderr", text=(
+            "E0000 00:00:1795252502.004286    6707 cuda_platform.cc:52] failed call to cuInit\n")),
+        nbformat.v4.new_output("stream", name="stdout", text="I0000 printed by the notebook\n"),
+    ]
+    outputs = run_course.drop_tensorflow_log(notebook).cells[0].outputs
+    assert [o["text"] for o in outputs] == ["UserWarning: a real warning the learner should see\n",
+                                           "I0000 printed by the notebook\n"]
