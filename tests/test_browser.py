@@ -92,8 +92,10 @@ class LabServer:
         env = dict(os.environ, COURSE_MODE="smoke", JUPYTER_CONFIG_DIR=str(config),
                    JUPYTER_DATA_DIR=str(Path(home) / "data"), JUPYTER_RUNTIME_DIR=str(Path(home) / "runtime"),
                    IPYTHONDIR=str(Path(home) / "ipython"))
-        # conftest.py quiets TensorFlow and draws with Agg for nbval; a learner's kernel has neither.
-        for name in ("MPLBACKEND", "TF_CPP_MIN_LOG_LEVEL"):
+        # A learner's kernel has none of these: conftest.py quiets TensorFlow and draws with Agg for
+        # nbval, and ipykernel treats a kernel under pytest differently (it leaves TensorFlow's C++
+        # log lines out of the cells, where learners see them).
+        for name in ("MPLBACKEND", "TF_CPP_MIN_LOG_LEVEL", "PYTEST_CURRENT_TEST"):
             env.pop(name, None)
         command = [
             sys.executable, "-m", "jupyter", "lab",
