@@ -1,0 +1,139 @@
+"""Training speed of the course's GAN code against a plain reference implementation.
+
+    python -m course_utils.benchmark            # writes solutions/results/benchmark.json
+
+For the fully connected GAN of chapter 04 and the DCGAN of chapter 05, it times training
+steps per second of the course's own code (taken from the solution notebooks with
+``notebook_code.notebook_definitions``) against a reference written in the style of the
+TensorFlow DCGAN tutorial: a Python loop calling a ``tf.function`` step that computes both
+losses in one forward pass under two tapes. Both sides train copies of the same models, with
+the same optimizer settings, batch size and data. Course and reference runs alternate, so a
+busy machine slows both alike; the ratio of the median rates is reported (> 1: the course
+is faster).
+"""
+
+import argparse
+import datetime
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import keras
+import tensorflow as tf
+
+from course_utils import data
+from course_utils.notebook_code import notebook_definitions
+from course_utils.run_course import RESULTS_DIR, REPO, hardware_line, versions, write_json
+
+ADAM = {"learning_rate": 2e-4, "beta_1": 0.5}
+
+
+def reference_train_step(generator, discriminator, latent_dim, batch_size):
+    """A training step in the style of the TensorFlow DCGAN tutorial (its own optimizers)."""
+    cross_entropy = keras.losses.BinaryCrossentropy(from_logits=True)
+    generator_optimizer, discriminator_optimizer = keras.optimizers.Adam(**ADAM), keras.optimizers.Adam(**ADAM)
+
+    @tf.function
+    def train_step(images):
+        noise = tf.random.normal([batch_size, latent_dim])
+        with tf.GradientTape() as gen_tape, tf.GradientTape() as disc_tape:
+            generated_images = generator(noise, training=True)
+            real_output = discriminator(images, training=True)
+            fake_output = discriminator(generated_images, training=True)
+            gen_loss = cross_entropy(tf.ones_like(fake_output), fake_output)
+            disc_loss = (cross_entropy(tf.ones_like(real_output), real_output)
+                         + cross_entropy(tf.zeros_like(fake_output), fake_output))
+        gen_grads = gen_tape.gradient(gen_loss, generator.trainable_variables)
+        disc_grads = disc_tape.gradient(disc_loss, discriminator.trainable_variables)
+        generator_optimizer.apply_gradients(zip(gen_grads, generator.trainable_variables))
+        discriminator_optimizer.apply_gradients(zip(disc_grads, discriminator.trainable_variables))
+
+    return train_step
+
+
+def batches(images, batch_size):
+    """Endless shuffled batches of images already in [-1, 1], cached and prefetched."""
+    return (tf.data.Dataset.from_tensor_slices(images).cache().shuffle(len(images))
+            .batch(batch_size, drop_remainder=True).repeat().prefetch(tf.data.AUTOTUNE))
+
+
+def _loop(step):
+    def run(dataset, steps):
+        for images in dataset.take(steps):
+            step(images)
+    return run
+
+
+def gan_mnist_case(batch_size):
+    """Chapter 04: the course's ``make_train_step`` against the reference, on MNIST."""
+    ns = notebook_definitions(REPO / "solutions" / "04_gan_mnist.ipynb")
+    x, _ = data.load_mnist("train")
+    dataset = batches(2.0 * x[: 50 * batch_size] - 1.0, batch_size)
+    generator, discriminator = ns["build_generator"](), ns["build_discriminator"]()
+    course = ns["make_train_step"](generator, discriminator, keras.optimizers.Adam(**ADAM),
+                                   keras.optimizers.Adam(**ADAM))
+    reference = reference_train_step(keras.models.clone_model(generator), keras.models.clone_model(discriminator),
+                                     ns["LATENT_DIM"], batch_size)
+    return dataset, _loop(course), _loop(reference)
+
+
+def dcgan_svhn_case(batch_size):
+    """Chapter 05: the course's ``DCGAN.fit`` against the reference, on the SVHN data at hand."""
+    ns = notebook_definitions(REPO / "solutions" / "05_dcgan_svhn.ipynb")
+    x, _, _ = data.load_svhn("train", n=50 * batch_size, value_range=(-1, 1))
+    dataset = batches(x, batch_size)
+    latent_dim = ns["LATENT_DIM"]
+    generator, discriminator = ns["build_generator"](latent_dim), ns["build_discriminator"]()
+    gan = ns["DCGAN"](generator, discriminator, latent_dim)
+    gan.compile(d_optimizer=keras.optimizers.Adam(**ADAM), g_optimizer=keras.optimizers.Adam(**ADAM))
+    reference = reference_train_step(keras.models.clone_model(generator), keras.models.clone_model(discriminator),
+                                     latent_dim, batch_size)
+
+    def course(dataset, steps):
+        gan.fit(dataset, steps_per_epoch=steps, epochs=1, shuffle=False, verbose=0)
+
+    return dataset, course, _loop(reference)
+
+
+CASES = {"04 GAN (MNIST, dense)": gan_mnist_case, "05 DCGAN (SVHN data, conv)": dcgan_svhn_case}
+
+
+def measure(case, steps, repeats, batch_size):
+    """Median steps/s of the course's code and of the reference, alternating runs."""
+    dataset, course, reference = case(batch_size)
+    course(dataset, 2)  # trace and warm up both before timing
+    reference(dataset, 2)
+    rates = {"course": [], "reference": []}
+    for _ in range(repeats):
+        for name, run in (("course", course), ("reference", reference)):
+            start = time.perf_counter()
+            run(dataset, steps)
+            rates[name].append(steps / (time.perf_counter() - start))
+    course_rate, reference_rate = statistics.median(rates["course"]), statistics.median(rates["reference"])
+    return {"course_steps_per_s": round(course_rate, 2), "reference_steps_per_s": round(reference_rate, 2),
+            "ratio": round(course_rate / reference_rate, 3), "steps": steps, "repeats": repeats,
+            "batch_size": batch_size, "all_rates": {k: [round(v, 2) for v in vs] for k, vs in rates.items()}}
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--steps", type=int, default=40, help="training steps per timed run")
+    parser.add_argument("--repeats", type=int, default=5, help="timed runs of each side")
+    parser.add_argument("--batch-size", type=int, default=128)
+    parser.add_argument("--output", type=Path, default=RESULTS_DIR / "benchmark.json")
+    args = parser.parse_args(argv)
+    keras.utils.set_random_seed(0)
+    record = {"hardware": hardware_line(), "date": datetime.date.today().isoformat(), "versions": versions(),
+              "cases": {}}
+    for name, case in CASES.items():
+        result = measure(case, args.steps, args.repeats, args.batch_size)
+        record["cases"][name] = result
+        print(f"{name}: course {result['course_steps_per_s']} steps/s, reference "
+              f"{result['reference_steps_per_s']} steps/s, ratio {result['ratio']}", flush=True)
+    write_json(args.output, record)
+    return 0 if all(r["ratio"] >= 1.0 for r in record["cases"].values()) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

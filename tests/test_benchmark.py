@@ -1,0 +1,62 @@
+"""The speed benchmark's building blocks: reading a notebook's definitions, and the timing."""
+
+import nbformat
+import pytest
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+from course_utils import benchmark
+from course_utils.notebook_code import notebook_definitions
+
+
+@pytest.fixture
+def notebook(tmp_path):
+    cells = [
+        new_markdown_cell("# title"),
+        new_code_cell('import sys\nif "google.colab" in sys.modules:\n    %pip install something'),
+        new_code_cell("import math\nUNUSED = print('this must not run') or 1\nSCALE = 3"),
+        new_code_cell("OFFSET = SCALE + 1\n\ndef scaled(x, k=OFFSET):\n    return helper(x) * k\n\n"
+                      "def helper(x):\n    return math.sqrt(x)"),
+        new_code_cell("data = open('/no/such/file').read()\nscaled(4)"),
+    ]
+    path = tmp_path / "n.ipynb"
+    nbformat.write(new_notebook(cells=cells), path)
+    return path
+
+
+def test_definitions_bring_functions_and_only_the_globals_they_need(notebook, capsys):
+    ns = notebook_definitions(notebook)
+    assert ns["scaled"](16) == 16.0  # sqrt(16) * OFFSET, OFFSET = SCALE + 1 = 4
+    assert "UNUSED" not in ns and "data" not in ns
+    assert capsys.readouterr().out == "", "a statement the definitions do not need was executed"
+
+
+def test_definitions_of_the_course_gan_notebook():
+    ns = notebook_definitions(benchmark.REPO / "solutions" / "04_gan_mnist.ipynb")
+    for name in ("build_generator", "build_discriminator", "make_train_step", "LATENT_DIM"):
+        assert name in ns
+    assert "x_train" not in ns, "loading data is not a definition"
+
+
+def test_measure_alternates_and_reports_the_ratio():
+    calls = []
+
+    def case(batch_size):
+        return "dataset", (lambda d, n: calls.append(("course", n))), (lambda d, n: calls.append(("reference", n)))
+
+    result = benchmark.measure(case, steps=5, repeats=2, batch_size=8)
+    assert calls == [("course", 2), ("reference", 2)] + [("course", 5), ("reference", 5)] * 2
+    assert result["ratio"] == pytest.approx(result["course_steps_per_s"] / result["reference_steps_per_s"], rel=0.01)
+
+
+def test_reference_step_trains_both_models():
+    import keras
+    import numpy as np
+    import tensorflow as tf
+
+    generator = keras.Sequential([keras.Input((4,)), keras.layers.Dense(6, activation="tanh")])
+    discriminator = keras.Sequential([keras.Input((6,)), keras.layers.Dense(1)])
+    before = [w.numpy().copy() for w in generator.weights + discriminator.weights]
+    step = benchmark.reference_train_step(generator, discriminator, latent_dim=4, batch_size=8)
+    step(tf.constant(np.random.rand(8, 6).astype("float32")))
+    after = [w.numpy() for w in generator.weights + discriminator.weights]
+    assert all(not np.allclose(b, a) for b, a in zip(before, after))
