@@ -1,9 +1,9 @@
 """As learners really run it: JupyterLab in headless Chromium runs whole notebooks.
 
-Run with ``python -m pytest -m browser tests/test_browser.py`` (default runs deselect it). It needs Chromium at
-``/usr/bin/chromium`` (Debian: ``apt-get install chromium``) and Playwright for Python
-(``pip install playwright``; no ``playwright install``: the system Chromium is used). ``.ci/run``
-installs both; without them these tests skip and say which one is missing.
+Run with ``python -m pytest -m browser tests/test_browser.py`` (default runs deselect it). It
+needs Chromium at ``/usr/bin/chromium`` (Debian: ``apt-get install chromium``) and Playwright for
+Python (``pip install playwright``; no ``playwright install``: the system Chromium is used).
+``.ci/run`` installs both; without them these tests skip and say which one is missing.
 
 How it works: a JupyterLab server from this Python environment serves a temporary COPY of
 ``notebooks/``, ``solutions/`` and ``exercises/`` (the repository is never written to), with its
