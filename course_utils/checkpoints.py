@@ -67,6 +67,10 @@ class TrainingCheckpoint:
             )
         self.run_name = run_name
         self.directory = Path(directory) / run_name if directory else default_directory(run_name)
+        # Where the checkpoints are, as printed: the default folder relative to the cache folder,
+        # so that stored notebook outputs name no machine. `directory` has the full path.
+        self.location = (str(self.directory) if directory else
+                         f"<course cache>/checkpoints/{runmode.mode()}/{run_name}")
         starts_over = fresh or runmode.is_smoke() or bool(os.environ.get(results.RESULTS_FILE_VARIABLE))
         if starts_over and self.directory.exists():
             shutil.rmtree(self.directory)
@@ -95,7 +99,7 @@ class TrainingCheckpoint:
     def _restore(self):
         latest = self._manager.latest_checkpoint
         if latest is None:
-            print(f"No checkpoint in {self.directory}: training starts at epoch 1.")
+            print(f"No checkpoint in {self.location}: training starts at epoch 1.")
             return
         # Objects whose variables do not exist yet (an optimizer before its first step) are
         # filled in as soon as they are created ("deferred restoration").
@@ -110,7 +114,7 @@ class TrainingCheckpoint:
             ) from None
         status.expect_partial()  # no warning about optimizer slots that a finished run never creates
         self._records = [record for record in self._read_history() if record["epoch"] <= self.epoch]
-        print(f"Restored {Path(latest).name} from {self.directory}: {self.epoch} epoch(s) done; "
+        print(f"Restored {Path(latest).name} from {self.location}: {self.epoch} epoch(s) done; "
               "training carries on from there.")
 
     def _read_history(self):
@@ -155,7 +159,7 @@ class TrainingCheckpoint:
         ``Epoch 3/20 - 41s - d_loss: 0.6123 - g_loss: 1.2345``.
         """
         if self.epoch >= total:
-            print(f"All {total} epochs are done already (checkpoint in {self.directory}); "
+            print(f"All {total} epochs are done already (checkpoint in {self.location}); "
                   "nothing to train. Pass fresh=True to train again from scratch.")
         for epoch in range(self.epoch, total):
             self._epoch_started = time.perf_counter()
@@ -203,4 +207,4 @@ class _SaveEveryEpoch(keras.callbacks.Callback):
         self.checkpoint.save(logs)
 
     def on_train_end(self, logs=None):
-        print(f"Checkpoint: {self.checkpoint.epoch} epoch(s) saved in {self.checkpoint.directory}")
+        print(f"Checkpoint: {self.checkpoint.epoch} epoch(s) saved in {self.checkpoint.location}")
