@@ -135,6 +135,22 @@ class LabServer:
         why = f"exited with code {exited}" if exited is not None else f"did not answer within {timeout_s} s"
         pytest.fail(f"JupyterLab {why}; the end of its log ({self.log_path}):\n{self.log_path.read_text()[-3000:]}")
 
+    def kernels_cpu_seconds(self):
+        """CPU seconds used so far by the server's child processes (its kernels), read from /proc.
+
+        Printed next to the wall times: on a machine shared with other work the wall time of a
+        run says little, its CPU time says what the notebooks cost.
+        """
+        total, ticks = 0.0, os.sysconf("SC_CLK_TCK")
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+            except (OSError, IndexError):
+                continue  # the process ended meanwhile
+            if int(fields[1]) == self.process.pid:  # parent pid; then utime and stime in ticks
+                total += (int(fields[11]) + int(fields[12])) / ticks
+        return total
+
     def shut_down_kernels(self):
         """Free the two CPU cores for the next notebook."""
         for kernel in self.api("kernels"):
@@ -201,6 +217,7 @@ def open_notebook(browser, lab):
         return page
 
     yield _open
+    print(f"its kernel used {lab.kernels_cpu_seconds():.0f} CPU seconds")
     for page in pages:
         page.close()
     lab.shut_down_kernels()
