@@ -1,0 +1,216 @@
+"""Checks for chapter 07: a conditional GAN with an auxiliary classifier (AC-GAN) on MNIST.
+
+Each check runs the learner's function on small inputs whose right answer is known, and names
+the mistake when the answer matches a typical wrong one.
+"""
+
+import numpy as np
+import tensorflow as tf
+
+from course_utils.checks._verdict import CheckFailed, passed, require
+
+NUM_CLASSES = 10
+IMAGE_SHAPE = (28, 28, 1)
+
+
+def _scalar(result, what):
+    require(result is not None, f"{what} returned None: did you forget `return`?")
+    array = np.asarray(result, dtype=np.float64)
+    require(array.size == 1, f"{what} should return one number (a mean over the batch); got shape {array.shape}.")
+    return float(array.reshape(()))
+
+
+def _match(value, expected, candidates, what):
+    """Pass if value is the expected one; else fail naming the first matching mistake."""
+    if np.isclose(value, expected, rtol=1e-4, atol=1e-6):
+        return
+    for wrong_value, message in candidates:
+        if np.isfinite(wrong_value) and np.isclose(value, wrong_value, rtol=1e-4, atol=1e-6):
+            raise CheckFailed(message)
+    raise CheckFailed(f"{what}: expected {expected:.6g}, got {value:.6g}.")
+
+
+def _bce(logits, target):
+    """Mean binary cross-entropy of logits against a constant target, in NumPy."""
+    logits = np.asarray(logits, dtype=np.float64)
+    return float(np.mean(np.logaddexp(0, logits) - target * logits))
+
+
+def _ce(logits, labels):
+    """Mean sparse categorical cross-entropy of logits, in NumPy."""
+    logits = np.asarray(logits, dtype=np.float64)
+    log_probs = logits - np.logaddexp.reduce(logits, axis=1, keepdims=True)
+    return float(-np.mean(log_probs[np.arange(len(labels)), labels]))
+
+
+# --- the conditional generator -----------------------------------------------------------------
+
+
+def check_generator(build_generator, latent_dim=100):
+    """``build_generator(latent_dim)``: a model ``[noise (N, latent_dim), labels (N,) int] -> images``."""
+    try:
+        generator = build_generator(latent_dim)
+    except Exception as error:
+        raise CheckFailed(
+            f"build_generator({latent_dim}) failed ({type(error).__name__}: {str(error)[:200]}). If the labels are "
+            "keras.Input((1,)), their embedding has shape (N, 1, d): use keras.Input((), dtype='int32') (or "
+            "Flatten the embedding) before concatenating it with the noise."
+        ) from error
+    require(generator is not None, "build_generator returned None: did you forget `return`?")
+    inputs = getattr(generator, "inputs", None)
+    require(inputs is None or len(inputs) == 2,
+            "the generator must take TWO inputs, [noise, labels]; build it with the functional API: "
+            "keras.Model([noise, labels], images).")
+    rng = np.random.default_rng(0)
+    noise = np.repeat(rng.standard_normal((1, latent_dim)).astype(np.float32), NUM_CLASSES, axis=0)
+    labels = np.arange(NUM_CLASSES, dtype=np.int32)
+    try:
+        images = np.asarray(generator([noise, labels], training=False))
+    except Exception as error:
+        raise CheckFailed(
+            f"calling generator([noise, labels]) with noise {noise.shape} and integer labels {labels.shape} failed "
+            f"({type(error).__name__}: {str(error)[:200]}). The generator takes TWO inputs: "
+            "keras.Input((latent_dim,)) and keras.Input((), dtype='int32') for the labels; embed the labels with "
+            "layers.Embedding(10, dim) (not one-hot vectors) and concatenate the embedding with the noise."
+        ) from error
+    require(images.shape == (NUM_CLASSES, *IMAGE_SHAPE),
+            f"expected images of shape ({NUM_CLASSES}, 28, 28, 1) for {NUM_CLASSES} labels; got {images.shape}.")
+    loud = np.asarray(generator([50 * noise, labels], training=False))  # large noise: only tanh stays in range
+    require(loud.min() >= -1.0 and loud.max() <= 1.0,
+            "generated pixels leave [-1, 1]: end the generator with a tanh, like chapter 04.")
+    spread = np.abs(images - images[:1]).max()
+    require(spread > 1e-4,
+            "the same noise with ten different labels gives ten identical images: the generator ignores the "
+            "label. Feed the label embedding into the network (concatenate it with the noise).")
+    other_noise = rng.standard_normal((2, latent_dim)).astype(np.float32)
+    two = np.asarray(generator([other_noise, np.array([3, 3], dtype=np.int32)], training=False))
+    require(np.abs(two[0] - two[1]).max() > 1e-4,
+            "two different noise vectors with the same label give the same image: the noise must reach the network.")
+    passed(f"the generator maps noise {noise.shape[1:]} and an integer label to a 28x28x1 image in [-1, 1], "
+           "and both inputs change the image")
+
+
+# --- fake images and their labels --------------------------------------------------------------
+
+
+class _SpyGenerator:
+    """Stands in for a generator: records its inputs; image i is filled with labels[i] / 10."""
+
+    def __init__(self):
+        self.calls = []
+
+    def __call__(self, inputs, training=None):
+        require(isinstance(inputs, (list, tuple)) and len(inputs) == 2,
+                "call the generator with a list [noise, labels], as it was built.")
+        noise, labels = (np.asarray(t) for t in inputs)
+        self.calls.append((noise, labels))
+        fill = labels / 10.0 if labels.ndim == 1 else np.zeros(len(noise))  # wrong shapes: reported later
+        return tf.constant(np.broadcast_to(fill.reshape(-1, 1, 1, 1), (len(fill), *IMAGE_SHAPE)), tf.float32)
+
+
+def check_fake_batch(fake_batch, latent_dim=100):
+    """``fake_batch(generator, batch_size, latent_dim) -> (images, labels)``, the labels the images were made with."""
+    spy = _SpyGenerator()
+    result = fake_batch(spy, 1000, latent_dim)
+    require(isinstance(result, (tuple, list)) and len(result) == 2, "return two things: (images, labels).")
+    require(spy.calls, "fake_batch never called the generator.")
+    images, labels = (np.asarray(r) for r in result)
+    noise, fed_labels = spy.calls[-1]
+    require(noise.shape == (1000, latent_dim),
+            f"the noise has shape {noise.shape}; expected (batch_size, latent_dim) = (1000, {latent_dim}).")
+    require(0.8 < noise.std() < 1.2 and abs(noise.mean()) < 0.1,
+            f"the noise has mean {noise.mean():.2f} and standard deviation {noise.std():.2f}: draw it from a "
+            "standard normal, tf.random.normal([batch_size, latent_dim]).")
+    require(fed_labels.shape == (1000,),
+            f"the generator got labels of shape {fed_labels.shape}; it expects integer labels of shape (batch_size,) "
+            "(the Embedding layer turns them into vectors), not one-hot vectors.")
+    require(labels.shape == (1000,),
+            f"return integer labels of shape (batch_size,), the ones fed to the generator; got shape {labels.shape}.")
+    require(np.issubdtype(labels.dtype, np.integer), f"labels should be integers (class ids); got {labels.dtype}.")
+    require(np.array_equal(labels, fed_labels),
+            "the labels you return are not the ones the images were generated with: the discriminator would be "
+            "taught the wrong class for each fake. Draw the labels once and use that same tensor for both.")
+    require(np.allclose(images, spy([noise, fed_labels])),
+            "return the generator's images unchanged (the output of generator([noise, labels], training=True)).")
+    require(labels.min() >= 0 and labels.max() < NUM_CLASSES,
+            f"labels range over {labels.min()}..{labels.max()}; MNIST has classes 0..9.")
+    require(len(np.unique(labels)) > 1,
+            "every fake in the batch has the same label: draw a label per example, uniformly from 0..9.")
+    counts = np.bincount(labels, minlength=NUM_CLASSES)
+    require(counts[NUM_CLASSES - 1] > 0,
+            "no fake ever gets label 9: tf.random.uniform's maxval is exclusive, so use maxval=10.")
+    require(counts.min() > 50,
+            f"the classes are far from balanced (counts {counts.tolist()}): draw labels uniformly from 0..9.")
+    passed("fake images come with the very labels they were generated from, uniform over the 10 classes")
+
+
+# --- the losses --------------------------------------------------------------------------------
+
+
+def _heads(rng, n, shift):
+    source = (rng.standard_normal((n, 1)) + shift).astype(np.float32)
+    classes = (rng.standard_normal((n, NUM_CLASSES)) * 2).astype(np.float32)
+    return source, classes
+
+
+def check_discriminator_loss(discriminator_loss):
+    """``discriminator_loss(real_out, fake_out, real_labels, fake_labels, smoothing=0.0)``; each ``*_out`` is
+    ``(source_logits (N, 1), class_logits (N, 10))``; real images get the source target ``1 - smoothing``."""
+    rng = np.random.default_rng(0)
+    real_src, real_cls = _heads(rng, 6, 1.0)
+    fake_src, fake_cls = _heads(rng, 6, -0.5)
+    real_y = np.array([0, 1, 2, 3, 4, 5])
+    fake_y = np.array([9, 7, 7, 2, 0, 4])
+    value = _scalar(discriminator_loss((tf.constant(real_src), tf.constant(real_cls)),
+                                       (tf.constant(fake_src), tf.constant(fake_cls)),
+                                       tf.constant(real_y), tf.constant(fake_y)), "discriminator_loss")
+    source = _bce(real_src, 1) + _bce(fake_src, 0)
+    ce_real, ce_fake = _ce(real_cls, real_y), _ce(fake_cls, fake_y)
+    _match(value, source + ce_real + ce_fake, [
+        (source + ce_real, "the auxiliary class loss is applied to the real images only: in AC-GAN the "
+                           "discriminator also classifies the fakes, by the labels they were generated with "
+                           "(Odena et al., 2017). Add the cross-entropy of fake_class_logits against fake_labels."),
+        (source + ce_fake, "the auxiliary class loss is applied to the fakes only: the discriminator learns what "
+                           "a class looks like from the REAL images. Add the cross-entropy of real_class_logits "
+                           "against real_labels."),
+        (source, "the auxiliary class loss is missing: add the cross-entropy of the class logits against the labels, "
+                 "for the real and for the fake images."),
+        (source + _ce(real_cls, fake_y) + _ce(fake_cls, real_y),
+         "the class labels are swapped: real class logits go with real_labels, fake class logits with fake_labels."),
+        (_bce(real_src, 0) + _bce(fake_src, 1) + ce_real + ce_fake,
+         "the real/fake targets are swapped: real images get target 1, fakes target 0."),
+        ((source + ce_real + ce_fake) / 2, "you averaged the terms: add the real/fake and the class losses."),
+    ], "discriminator_loss: BCE(real->1) + BCE(fake->0) + CE(real classes) + CE(fake classes)")
+    outputs = ((tf.constant(real_src), tf.constant(real_cls)), (tf.constant(fake_src), tf.constant(fake_cls)),
+               tf.constant(real_y), tf.constant(fake_y))
+    smoothed = _scalar(discriminator_loss(*outputs, smoothing=0.1), "discriminator_loss(..., smoothing=0.1)")
+    classes = ce_real + ce_fake
+    _match(smoothed, _bce(real_src, 0.9) + _bce(fake_src, 0) + classes, [
+        (source + classes, "with smoothing=0.1 the loss did not change: the real images' source target is "
+                           "1 - smoothing (one-sided label smoothing, chapter 04)."),
+        (_bce(real_src, 0.9) + _bce(fake_src, 0.1) + classes, "smooth only the REAL images' target (one-sided "
+                                                              "label smoothing); the fakes keep target 0."),
+    ], "discriminator_loss with smoothing=0.1: BCE(real->0.9) + BCE(fake->0) + class terms")
+    passed("the discriminator learns real vs fake (with one-sided smoothing) AND the class of real and fake images")
+
+
+def check_generator_loss(generator_loss):
+    """``generator_loss(fake_out, fake_labels)`` with ``fake_out = (source_logits, class_logits)``."""
+    rng = np.random.default_rng(1)
+    fake_src, fake_cls = _heads(rng, 6, -0.5)
+    fake_y = np.array([9, 7, 7, 2, 0, 4])
+    value = _scalar(generator_loss((tf.constant(fake_src), tf.constant(fake_cls)), tf.constant(fake_y)),
+                    "generator_loss")
+    ns, ce = _bce(fake_src, 1), _ce(fake_cls, fake_y)
+    _match(value, ns + ce, [
+        (ns, "the auxiliary class loss is missing: the generator must also make its fakes recognisable as the "
+             "class it was asked for. Add the cross-entropy of the fake class logits against fake_labels."),
+        (ns - ce, "the class term has the wrong sign: the generator wants its fakes CLASSIFIED CORRECTLY, so it "
+                  "minimises + cross-entropy, like the discriminator."),
+        (-_bce(fake_src, 0) + ce, "this is the saturating loss log(1 - D(G(z))); use the non-saturating one, "
+                                  "BCE of the fake source logits against 1 (chapter 04)."),
+        (_bce(fake_src, 0) + ce, "the generator's fakes should be called REAL: use target 1 for the source logits."),
+        (ns + _ce(fake_cls, np.sort(fake_y)), "the class targets do not match the fakes' labels: use fake_labels "
+                                              "in the order the images were generated."),
+    ], "generator_loss: BCE(fake->1) + CE(fake classes)")
+    passed("the generator is asked to look real AND to look like its class")

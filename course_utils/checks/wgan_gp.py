@@ -1,0 +1,283 @@
+"""Checks for chapter 08: GAN failure modes and WGAN-GP.
+
+Each check runs the learner's function on small made-up inputs whose right answer is known,
+and names the mistake when the answer matches a typical wrong one.
+"""
+
+import numpy as np
+import tensorflow as tf
+
+from course_utils import toy2d
+from course_utils.checks._verdict import CheckFailed, passed, require
+
+
+def _value(result, what):
+    """A scalar result as a float, or a CheckFailed saying what was returned instead."""
+    require(result is not None, f"{what} returned None: did you forget `return`?")
+    array = np.asarray(result, dtype=np.float64)
+    require(array.size == 1, f"{what} should return one number (a mean over the batch); got shape {array.shape}.")
+    return float(array.reshape(()))
+
+
+def _named_mistake(value, expected, candidates, what):
+    """Fail naming the first candidate mistake whose value matches, or the expected value."""
+    if np.isclose(value, expected, rtol=1e-4, atol=1e-6):
+        return
+    for wrong_value, message in candidates:
+        if np.isfinite(wrong_value) and np.isclose(value, wrong_value, rtol=1e-4, atol=1e-6):
+            raise CheckFailed(message)
+    raise CheckFailed(f"{what}: expected {expected:.6g}, got {value:.6g}.")
+
+
+# --- mode statistics on the ring ----------------------------------------------------------------
+
+
+def _ring_test_samples():
+    """1,000 points with a known answer: 2 covered modes, 80.5% high quality (std 0.05)."""
+    centres = toy2d.mode_centres(8, 2.0)
+    rng = np.random.default_rng(0)
+    at_mode0 = centres[0] + 0.01 * rng.standard_normal((600, 2))
+    angles = rng.uniform(0, 2 * np.pi, 200)
+    near_mode1 = centres[1] + 0.1 * np.stack([np.cos(angles), np.sin(angles)], axis=1)  # 2 std away
+    few_at_mode2 = centres[2] + 0.01 * rng.standard_normal((5, 2))  # 0.5%: too few to count
+    off_ring = np.concatenate([1.2 * centres[3] + 0.01 * rng.standard_normal((100, 2)),
+                               1.2 * centres[4] + 0.01 * rng.standard_normal((95, 2))])  # 0.4 from a mode
+    return np.concatenate([at_mode0, near_mode1, few_at_mode2, off_ring]).astype(np.float32), centres
+
+
+def check_mode_stats(mode_stats):
+    """``mode_stats(samples, centres, std) -> (modes_covered, high_quality_share)``."""
+    samples, centres = _ring_test_samples()
+    result = mode_stats(samples, centres, 0.05)
+    require(isinstance(result, (tuple, list)) and len(result) == 2,
+            "return two numbers: (modes_covered, high_quality_share).")
+    covered, share = int(result[0]), float(result[1])
+    require(not np.isclose(share, 805), "high_quality_share should be a fraction of all samples (805 of 1000 "
+                                        "is 0.805), not a count: divide by the number of samples.")
+    require(not np.isclose(share, 80.5), "high_quality_share should be a fraction between 0 and 1, not a percentage.")
+    require(share > 0.8,
+            "200 samples lie 2 standard deviations from a mode and you rejected them: a sample is high "
+            "quality when its distance to the nearest centre is at most 3 * std (not std or std**2).")
+    require(np.isclose(share, 0.805, atol=1e-6),
+            f"expected a high-quality share of 0.805 (805 of 1000 samples within 3 std of a mode), got {share:.4g}.")
+    require(covered not in (4, 5),
+            "samples far from every mode (off the ring) must not count toward coverage: count only the "
+            "high-quality samples per mode.")
+    require(covered != 3,
+            "a mode with 5 samples out of 1000 (0.5%) is not covered: it needs at least COVERAGE_SHARE / n_modes "
+            "of all samples (here 0.1 / 8 = 1.25%, 12.5 samples).")
+    require(covered == 2, f"expected 2 covered modes (mode 0 with 600 and mode 1 with 200 good samples), got {covered}.")
+    real = toy2d.sample_ring(4000, seed=1)
+    covered_real, share_real = (float(v) for v in mode_stats(real, toy2d.mode_centres(), toy2d.STD))
+    require(covered_real == 8 and share_real > 0.98,
+            f"on real ring data expected all 8 modes and about 99% high quality, got {covered_real:g} modes and "
+            f"{share_real:.3f}.")
+    passed("mode counting and the high-quality share are right")
+
+
+# --- saturating and non-saturating generator losses ----------------------------------------------
+
+
+def _loss_on(loss_fn, logits, what):
+    logits = tf.constant(np.asarray(logits, dtype=np.float32).reshape(-1, 1))
+    with tf.GradientTape() as tape:
+        tape.watch(logits)
+        value = loss_fn(logits)
+    require(value is not None, f"{what} returned None: did you forget `return`?")
+    gradient = tape.gradient(value, logits) if tf.is_tensor(value) else None
+    require(gradient is not None,
+            f"{what} gives no gradient w.r.t. the logits: compute it with TensorFlow ops (tf.math.softplus, "
+            "tf.reduce_mean), not NumPy, so the generator can learn from it.")
+    return _value(value, what), gradient.numpy()[:, 0]
+
+
+def check_generator_losses(saturating_loss, non_saturating_loss):
+    """``saturating_loss(fake_logits)`` = mean log(1 - D); ``non_saturating_loss`` = mean -log D."""
+    logits = np.array([-3.0, -1.0, 0.0, 0.5, 2.0])
+    softplus = np.log1p(np.exp(logits))  # softplus(l) = -log(1 - sigmoid(l))
+    softplus_neg = np.log1p(np.exp(-logits))  # softplus(-l) = -log(sigmoid(l))
+    probability_bce = -np.mean(np.log(np.clip(logits, 1e-7, 1 - 1e-7)))
+
+    sat, sat_grad = _loss_on(saturating_loss, logits, "saturating_loss")
+    _named_mistake(sat, -softplus.mean(), [
+        (softplus.mean(), "saturating_loss has the wrong sign: the generator MINIMISES E[log(1 - D(G(z)))], which "
+                          "is negative; you return its negative."),
+        (softplus_neg.mean(), "saturating_loss returns the non-saturating loss -log D(G(z)); it should be "
+                              "log(1 - D(G(z))) = -softplus(logit)."),
+        (-softplus.sum(), "saturating_loss sums over the batch: average it (tf.reduce_mean)."),
+    ], "saturating_loss, mean of log(1 - sigmoid(logits))")
+    require(np.allclose(sat_grad, -(1 / (1 + np.exp(-logits))) / len(logits), atol=1e-5),
+            "saturating_loss has the right value but the wrong gradient w.r.t. the logits.")
+
+    ns, _ = _loss_on(non_saturating_loss, logits, "non_saturating_loss")
+    _named_mistake(ns, softplus_neg.mean(), [
+        (-softplus_neg.mean(), "non_saturating_loss has the wrong sign: the generator minimises -log D(G(z)) "
+                               "(a positive number), i.e. it maximises log D(G(z))."),
+        (-softplus.mean(), "non_saturating_loss returns the saturating loss log(1 - D(G(z))); it should be "
+                           "-log D(G(z)) = softplus(-logit)."),
+        (probability_bce, "non_saturating_loss treats the logits as probabilities: apply the sigmoid first, or "
+                          "use BinaryCrossentropy(from_logits=True) / softplus(-logits)."),
+        (softplus_neg.sum(), "non_saturating_loss sums over the batch: average it (tf.reduce_mean)."),
+    ], "non_saturating_loss, mean of -log(sigmoid(logits))")
+
+    confident = [-100.0, 100.0]
+    for name, loss_fn in (("saturating_loss", saturating_loss), ("non_saturating_loss", non_saturating_loss)):
+        value, grad = _loss_on(loss_fn, confident, name)
+        require(np.isfinite(value) and np.all(np.isfinite(grad)),
+                f"{name} gives inf or NaN for a very confident discriminator (logits -100 and 100): sigmoid "
+                "rounds to exactly 0 or 1 and the log blows up. Write it with softplus: "
+                "log(1 - sigmoid(l)) = -softplus(l) and -log(sigmoid(l)) = softplus(-l).")
+    passed("both generator losses have the right value, sign and gradient, even for a confident discriminator")
+
+
+# --- Wasserstein losses --------------------------------------------------------------------------
+
+
+def check_wasserstein_losses(critic_loss, generator_loss):
+    """``critic_loss(real_scores, fake_scores)`` = E[f(fake)] - E[f(real)]; ``generator_loss`` = -E[f(fake)]."""
+    real = tf.constant([[3.0], [1.0], [120.0], [-2.0]])
+    fake = tf.constant([[-1.0], [0.5], [-80.0], [2.5]])
+    mean_real, mean_fake = float(tf.reduce_mean(real)), float(tf.reduce_mean(fake))
+    bce_like = float(tf.reduce_mean(tf.math.softplus(-real)) + tf.reduce_mean(tf.math.softplus(fake)))
+
+    value = _value(critic_loss(real, fake), "critic_loss")
+    _named_mistake(value, mean_fake - mean_real, [
+        (mean_real - mean_fake, "critic_loss has the wrong sign: the critic should score real samples HIGHER, so "
+                                "it minimises E[f(fake)] - E[f(real)]."),
+        (bce_like, "critic_loss uses the GAN's binary cross-entropy; a Wasserstein critic has no sigmoid and no "
+                   "log: its loss is linear in the scores, mean(fake) - mean(real)."),
+        (float(tf.reduce_sum(fake) - tf.reduce_sum(real)), "critic_loss sums over the batch: use means."),
+    ], "critic_loss, mean(fake_scores) - mean(real_scores)")
+
+    value = _value(generator_loss(fake), "generator_loss")
+    _named_mistake(value, -mean_fake, [
+        (mean_fake, "generator_loss has the wrong sign: the generator wants the critic to score its samples "
+                    "high, so it minimises -E[f(G(z))]."),
+        (float(tf.reduce_mean(tf.math.softplus(-fake))), "generator_loss uses the GAN's cross-entropy; the "
+                                                          "Wasserstein generator loss is -mean(fake_scores)."),
+        (-float(tf.reduce_sum(fake)), "generator_loss sums over the batch: use the mean."),
+    ], "generator_loss, -mean(fake_scores)")
+    passed("critic and generator losses have the right signs and no sigmoid")
+
+
+# --- the gradient penalty ------------------------------------------------------------------------
+
+
+class _RecordingCritic:
+    """f(x) = 0.5 * ||x||^2 per example, so grad f(x) = x; remembers what it was called on."""
+
+    def __init__(self):
+        self.inputs = []
+
+    def __call__(self, x, training=None):
+        x = tf.convert_to_tensor(x)
+        self.inputs.append(x)
+        axes = list(range(1, len(x.shape)))
+        return 0.5 * tf.reduce_sum(tf.square(x), axis=axes)[:, None]
+
+
+def _penalty_candidates(x_hat, per_example):
+    """The right penalty for the recording critic at x_hat, and typical wrong variants (value, message)."""
+    norms = np.sqrt(np.sum(x_hat.reshape(len(x_hat), -1) ** 2, axis=1))
+    right = np.mean((norms - 1) ** 2)
+    batch_norm = np.sqrt(np.sum(x_hat ** 2))
+    wrong = [
+        ((batch_norm - 1) ** 2, "you took one norm over the whole batch: take the gradient's norm PER EXAMPLE "
+                                "(over all axes except the batch axis), then average (||g_i|| - 1)^2 over the batch."),
+        (np.mean(norms - 1), "the penalty is missing its square: average (||g|| - 1)**2, not ||g|| - 1."),
+        (np.mean(np.abs(norms - 1)), "the penalty uses |  ||g|| - 1 |; the paper squares it: (||g|| - 1)**2."),
+        (np.mean((norms ** 2 - 1) ** 2), "you used the squared norm ||g||^2 where the norm ||g|| belongs: "
+                                         "(sqrt(sum(g**2)) - 1)**2."),
+        (np.mean(norms ** 2), "the penalty should pull the norm towards 1: (||g|| - 1)**2, not ||g||^2."),
+        (len(norms) * right, "the penalty sums over the batch: average it (tf.reduce_mean)."),
+        (10 * right, "return the penalty without the factor lambda = 10; the critic's loss multiplies by lambda."),
+    ]
+    if per_example:  # image-shaped inputs: norms over some axes only
+        for axes in ((1,), (1, 2), (-1,)):
+            partial = np.sqrt(np.sum(x_hat ** 2, axis=axes))
+            wrong.append((np.mean((partial - 1) ** 2),
+                          f"the norm is taken over axes {axes} only: for images it must run over ALL axes except "
+                          "the batch axis, e.g. tf.sqrt(tf.reduce_sum(g**2, axis=[1, 2, 3]))."))
+    return right, wrong
+
+
+def _run_penalty(gradient_penalty, real, fake):
+    critic = _RecordingCritic()
+    try:
+        value = gradient_penalty(critic, tf.constant(real), tf.constant(fake))
+    except CheckFailed:
+        raise
+    except Exception as error:  # name the usual causes, keep the original message
+        hint = ""
+        if "None" in str(error):
+            hint = (" A gradient came back as None: inside the GradientTape call tape.watch(x_hat) before "
+                    "critic(x_hat), and take tape.gradient(scores, x_hat).")
+        elif "shape" in str(error).lower() or "broadcast" in str(error).lower():
+            hint = (" Draw eps with shape (batch, 1) for points and (batch, 1, 1, 1) for images, so one eps per "
+                    "example broadcasts over its coordinates or pixels.")
+        raise CheckFailed(f"gradient_penalty raised {type(error).__name__}: {error}.{hint}") from error
+    return _value(value, "gradient_penalty"), critic.inputs
+
+
+def _interpolation_weights(x_hat, real, fake, what):
+    """Solve x_hat_i = fake_i + eps_i (real_i - fake_i) for eps_i; fail if x_hat is not on those segments."""
+    n = len(real)
+    d = (real - fake).reshape(n, -1)
+    offset = (x_hat - fake).reshape(n, -1)
+    eps = np.sum(offset * d, axis=1) / np.sum(d * d, axis=1)
+    residual = np.abs(offset - eps[:, None] * d).max()
+    require(residual < 1e-4,
+            f"the critic was evaluated at points that are not on the segments between each real example and its "
+            f"fake partner ({what}). Use ONE eps per example, not one per coordinate or pixel: "
+            "x_hat = eps * real + (1 - eps) * fake with eps of shape (batch, 1) / (batch, 1, 1, 1).")
+    return eps
+
+
+def check_gradient_penalty(gradient_penalty):
+    """``gradient_penalty(critic, real, fake)`` = mean over the batch of (||grad critic(x_hat)|| - 1)^2."""
+    rng = np.random.default_rng(0)
+    for shape, what in (((512, 2), "2-D points"), ((48, 5, 5, 2), "image-shaped batch")):
+        real = rng.standard_normal(shape).astype(np.float32) * 0.6
+        fake = rng.standard_normal(shape).astype(np.float32) * 0.6 + 0.8
+        value, inputs = _run_penalty(gradient_penalty, real, fake)
+        require(inputs, "gradient_penalty never called the critic: evaluate critic(x_hat) inside the tape.")
+        x_hat = np.asarray(inputs[-1])
+        require(x_hat.shape == real.shape,
+                f"the critic was called on shape {x_hat.shape}, but the batch has shape {real.shape}.")
+        require(not np.allclose(x_hat, real),
+                "the penalty is computed at the REAL samples; it belongs at random interpolates "
+                "x_hat = eps * real + (1 - eps) * fake.")
+        require(not np.allclose(x_hat, fake),
+                "the penalty is computed at the FAKE samples; it belongs at random interpolates "
+                "x_hat = eps * real + (1 - eps) * fake.")
+        eps = _interpolation_weights(x_hat, real, fake, what)
+        require(np.ptp(eps) > 1e-3,
+                f"every example got the same eps ({eps[0]:.3f}): draw one eps PER EXAMPLE, "
+                "tf.random.uniform([batch, 1]) (or [batch, 1, 1, 1] for images), not a single number.")
+        require(eps.min() > -1e-4 and eps.max() < 1 + 1e-4,
+                f"eps ranges over [{eps.min():.2f}, {eps.max():.2f}]: draw it uniformly from [0, 1].")
+        if len(eps) >= 500:
+            require(0.4 < eps.mean() < 0.6 and eps.std() > 0.2,
+                    f"eps has mean {eps.mean():.2f} and spread {eps.std():.2f}; eps ~ U[0, 1] has mean 0.5 and "
+                    "spread 0.29: use tf.random.uniform.")
+        right, wrong = _penalty_candidates(x_hat, per_example=len(shape) > 2)
+        _named_mistake(value, right, wrong, f"gradient_penalty on a {what}")
+    _check_penalty_trains_the_critic(gradient_penalty)
+    passed("the penalty uses per-example interpolates, per-example gradient norms and (||g|| - 1)^2")
+
+
+def _check_penalty_trains_the_critic(gradient_penalty):
+    """The penalty must be differentiable w.r.t. the critic's weights (a gradient of a gradient)."""
+    import keras
+
+    critic = keras.Sequential([keras.Input((2,)), keras.layers.Dense(8, activation="tanh"), keras.layers.Dense(1)])
+    rng = np.random.default_rng(1)
+    real = tf.constant(rng.standard_normal((16, 2)), dtype=tf.float32)
+    fake = tf.constant(rng.standard_normal((16, 2)), dtype=tf.float32)
+    with tf.GradientTape() as tape:
+        penalty = gradient_penalty(critic, real, fake)
+    grads = tape.gradient(penalty, critic.trainable_variables) if tf.is_tensor(penalty) else []
+    # The output layer's bias never matters for a gradient norm; every other weight should.
+    require(any(g is not None and float(tf.reduce_sum(tf.abs(g))) > 0 for g in grads),
+            "the penalty gives the critic's weights no gradient: keep it a TensorFlow computation (no .numpy(), "
+            "no tape.stop_recording) so the critic's optimizer can minimise it.")
