@@ -5,6 +5,6 @@ with ``PASSED`` when all is well, and otherwise raises ``CheckFailed`` whose mes
 the most likely mistake ("your KL term has the wrong sign"), not a bare assertion.
 """
 
-from course_utils.checks._verdict import CheckFailed, passed, require
+from course_utils.checks._verdict import CheckFailed, call_learner, passed, require
 
-__all__ = ["CheckFailed", "passed", "require"]
+__all__ = ["CheckFailed", "call_learner", "passed", "require"]

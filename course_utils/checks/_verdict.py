@@ -14,3 +14,17 @@ def require(condition, message):
 def passed(what):
     """Print the verdict for a check that found nothing wrong."""
     print(f"PASSED: {what}")
+
+
+def call_learner(what, function, *args, **kwargs):
+    """Call the learner's ``function``; an error it raises becomes a CheckFailed starting with ``what``.
+
+    ``NotImplementedError`` passes through unchanged: the exercise is not done yet, and its own
+    message says so.
+    """
+    try:
+        return function(*args, **kwargs)
+    except NotImplementedError:
+        raise
+    except Exception as error:
+        raise CheckFailed(f"{what}: {type(error).__name__}: {error}") from error

@@ -6,7 +6,7 @@ Each check runs the learner's function on small synthetic batches and either pri
 
 import numpy as np
 
-from course_utils.checks._verdict import CheckFailed, passed, require
+from course_utils.checks._verdict import CheckFailed, call_learner, passed, require
 
 _SHAPE = (64, 28, 28, 1)  # 50,176 pixels: enough to measure noise statistics to about 1%
 
@@ -15,15 +15,8 @@ def _run(fn, images, *args):
     """Call ``fn`` on a float32 tensor and return a NumPy array, explaining a crash."""
     import tensorflow as tf
 
-    try:
-        out = fn(tf.constant(images, tf.float32), *args)
-    except NotImplementedError:
-        raise
-    except Exception as error:  # the learner's code failed: say where
-        raise CheckFailed(
-            f"calling your function on a batch of shape {images.shape} raised "
-            f"{type(error).__name__}: {error}"
-        ) from error
+    out = call_learner(f"calling your function on a batch of shape {images.shape} failed",
+                       fn, tf.constant(images, tf.float32), *args)
     out = np.asarray(out, dtype=np.float64)
     require(
         out.shape == images.shape,
@@ -149,12 +142,7 @@ def check_denoising_dataset(make_denoising_dataset, noise_fn):
     import tensorflow as tf
 
     images, values = _identifiable_images(48)
-    try:
-        dataset = make_denoising_dataset(images, noise_fn, 16)
-    except NotImplementedError:
-        raise
-    except Exception as error:
-        raise CheckFailed(f"make_denoising_dataset raised {type(error).__name__}: {error}") from error
+    dataset = call_learner("make_denoising_dataset failed", make_denoising_dataset, images, noise_fn, 16)
     require(isinstance(dataset, tf.data.Dataset),
             f"make_denoising_dataset should return a tf.data.Dataset, got {type(dataset).__name__}.")
 
