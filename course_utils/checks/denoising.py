@@ -180,15 +180,16 @@ def check_denoising_dataset(make_denoising_dataset, noise_fn):
     inputs_again, targets_again, _ = epoch()
     first = inputs[np.argsort(targets[:, 0, 0, 0])]
     second = inputs_again[np.argsort(targets_again[:, 0, 0, 0])]
+    # Order first: with a global seed set, unshuffled batches also repeat their noise.
+    require(
+        not np.array_equal(targets[:, 0, 0, 0], targets_again[:, 0, 0, 0]),
+        "two epochs give the batches in the same order: shuffle the images (.shuffle(...)) before batching.",
+    )
     require(
         not np.array_equal(first, second),
         "every epoch sees the same noisy images: the noise was drawn once (e.g. before .cache(), or "
         "with NumPy before building the dataset). Add the noise in a .map() AFTER .cache(), so each "
         "epoch draws fresh noise and the model cannot memorise it.",
-    )
-    require(
-        not np.array_equal(targets[:, 0, 0, 0], targets_again[:, 0, 0, 0]),
-        "two epochs give the batches in the same order: shuffle the images (.shuffle(...)) before batching.",
     )
     passed("the dataset yields (noisy, clean) pairs, shuffled, with fresh noise every epoch")
 
