@@ -1,5 +1,7 @@
 """How a check speaks: one PASSED line, or a CheckFailed naming the likely mistake."""
 
+import numpy as np
+
 
 class CheckFailed(AssertionError):
     """Raised by a check; its message says what is wrong and what to try."""
@@ -28,3 +30,22 @@ def call_learner(what, function, *args, **kwargs):
         raise
     except Exception as error:
         raise CheckFailed(f"{what}: {type(error).__name__}: {error}") from error
+
+
+def scalar_result(result, what):
+    """The learner's result as one float, or a CheckFailed saying what was returned instead."""
+    require(result is not None, f"{what} returned None: did you forget `return`?")
+    array = np.asarray(result, dtype=np.float64)
+    require(array.size == 1, f"{what} should return one number (a mean over the batch); got shape {array.shape}.")
+    return float(array.reshape(()))
+
+
+def match_named_mistake(value, expected, candidates, what):
+    """Pass if ``value`` is ``expected``; else fail with the message of the first candidate mistake
+    ``(wrong_value, message)`` that ``value`` matches, or with the expected and the got value."""
+    if np.isclose(value, expected, rtol=1e-4, atol=1e-6):
+        return
+    for wrong_value, message in candidates:
+        if np.isfinite(wrong_value) and np.isclose(value, wrong_value, rtol=1e-4, atol=1e-6):
+            raise CheckFailed(message)
+    raise CheckFailed(f"{what}: expected {expected:.6g}, got {value:.6g}.")

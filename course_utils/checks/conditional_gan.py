@@ -7,27 +7,10 @@ the mistake when the answer matches a typical wrong one.
 import numpy as np
 import tensorflow as tf
 
-from course_utils.checks._verdict import CheckFailed, passed, require
+from course_utils.checks._verdict import CheckFailed, match_named_mistake, passed, require, scalar_result
 
 NUM_CLASSES = 10
 IMAGE_SHAPE = (28, 28, 1)
-
-
-def _scalar(result, what):
-    require(result is not None, f"{what} returned None: did you forget `return`?")
-    array = np.asarray(result, dtype=np.float64)
-    require(array.size == 1, f"{what} should return one number (a mean over the batch); got shape {array.shape}.")
-    return float(array.reshape(()))
-
-
-def _match(value, expected, candidates, what):
-    """Pass if value is the expected one; else fail naming the first matching mistake."""
-    if np.isclose(value, expected, rtol=1e-4, atol=1e-6):
-        return
-    for wrong_value, message in candidates:
-        if np.isfinite(wrong_value) and np.isclose(value, wrong_value, rtol=1e-4, atol=1e-6):
-            raise CheckFailed(message)
-    raise CheckFailed(f"{what}: expected {expected:.6g}, got {value:.6g}.")
 
 
 def _bce(logits, target):
@@ -161,12 +144,12 @@ def check_discriminator_loss(discriminator_loss):
     fake_src, fake_cls = _heads(rng, 6, -0.5)
     real_y = np.array([0, 1, 2, 3, 4, 5])
     fake_y = np.array([9, 7, 7, 2, 0, 4])
-    value = _scalar(discriminator_loss((tf.constant(real_src), tf.constant(real_cls)),
+    value = scalar_result(discriminator_loss((tf.constant(real_src), tf.constant(real_cls)),
                                        (tf.constant(fake_src), tf.constant(fake_cls)),
                                        tf.constant(real_y), tf.constant(fake_y)), "discriminator_loss")
     source = _bce(real_src, 1) + _bce(fake_src, 0)
     ce_real, ce_fake = _ce(real_cls, real_y), _ce(fake_cls, fake_y)
-    _match(value, source + ce_real + ce_fake, [
+    match_named_mistake(value, source + ce_real + ce_fake, [
         (source + ce_real, "the auxiliary class loss is applied to the real images only: in AC-GAN the "
                            "discriminator also classifies the fakes, by the labels they were generated with "
                            "(Odena et al., 2017). Add the cross-entropy of fake_class_logits against fake_labels."),
@@ -183,9 +166,9 @@ def check_discriminator_loss(discriminator_loss):
     ], "discriminator_loss: BCE(real->1) + BCE(fake->0) + CE(real classes) + CE(fake classes)")
     outputs = ((tf.constant(real_src), tf.constant(real_cls)), (tf.constant(fake_src), tf.constant(fake_cls)),
                tf.constant(real_y), tf.constant(fake_y))
-    smoothed = _scalar(discriminator_loss(*outputs, smoothing=0.1), "discriminator_loss(..., smoothing=0.1)")
+    smoothed = scalar_result(discriminator_loss(*outputs, smoothing=0.1), "discriminator_loss(..., smoothing=0.1)")
     classes = ce_real + ce_fake
-    _match(smoothed, _bce(real_src, 0.9) + _bce(fake_src, 0) + classes, [
+    match_named_mistake(smoothed, _bce(real_src, 0.9) + _bce(fake_src, 0) + classes, [
         (source + classes, "with smoothing=0.1 the loss did not change: the real images' source target is "
                            "1 - smoothing (one-sided label smoothing, chapter 04)."),
         (_bce(real_src, 0.9) + _bce(fake_src, 0.1) + classes, "smooth only the REAL images' target (one-sided "
@@ -199,10 +182,10 @@ def check_generator_loss(generator_loss):
     rng = np.random.default_rng(1)
     fake_src, fake_cls = _heads(rng, 6, -0.5)
     fake_y = np.array([9, 7, 7, 2, 0, 4])
-    value = _scalar(generator_loss((tf.constant(fake_src), tf.constant(fake_cls)), tf.constant(fake_y)),
+    value = scalar_result(generator_loss((tf.constant(fake_src), tf.constant(fake_cls)), tf.constant(fake_y)),
                     "generator_loss")
     ns, ce = _bce(fake_src, 1), _ce(fake_cls, fake_y)
-    _match(value, ns + ce, [
+    match_named_mistake(value, ns + ce, [
         (ns, "the auxiliary class loss is missing: the generator must also make its fakes recognisable as the "
              "class it was asked for. Add the cross-entropy of the fake class logits against fake_labels."),
         (ns - ce, "the class term has the wrong sign: the generator wants its fakes CLASSIFIED CORRECTLY, so it "

@@ -8,25 +8,7 @@ import numpy as np
 import tensorflow as tf
 
 from course_utils import toy2d
-from course_utils.checks._verdict import CheckFailed, passed, require
-
-
-def _value(result, what):
-    """A scalar result as a float, or a CheckFailed saying what was returned instead."""
-    require(result is not None, f"{what} returned None: did you forget `return`?")
-    array = np.asarray(result, dtype=np.float64)
-    require(array.size == 1, f"{what} should return one number (a mean over the batch); got shape {array.shape}.")
-    return float(array.reshape(()))
-
-
-def _named_mistake(value, expected, candidates, what):
-    """Fail naming the first candidate mistake whose value matches, or the expected value."""
-    if np.isclose(value, expected, rtol=1e-4, atol=1e-6):
-        return
-    for wrong_value, message in candidates:
-        if np.isfinite(wrong_value) and np.isclose(value, wrong_value, rtol=1e-4, atol=1e-6):
-            raise CheckFailed(message)
-    raise CheckFailed(f"{what}: expected {expected:.6g}, got {value:.6g}.")
+from course_utils.checks._verdict import CheckFailed, match_named_mistake, passed, require, scalar_result
 
 
 # --- mode statistics on the ring ----------------------------------------------------------------
@@ -88,7 +70,7 @@ def _loss_on(loss_fn, logits, what):
     require(gradient is not None,
             f"{what} gives no gradient w.r.t. the logits: compute it with TensorFlow ops (tf.math.softplus, "
             "tf.reduce_mean), not NumPy, so the generator can learn from it.")
-    return _value(value, what), gradient.numpy()[:, 0]
+    return scalar_result(value, what), gradient.numpy()[:, 0]
 
 
 def check_generator_losses(saturating_loss, non_saturating_loss):
@@ -99,7 +81,7 @@ def check_generator_losses(saturating_loss, non_saturating_loss):
     probability_bce = -np.mean(np.log(np.clip(logits, 1e-7, 1 - 1e-7)))
 
     sat, sat_grad = _loss_on(saturating_loss, logits, "saturating_loss")
-    _named_mistake(sat, -softplus.mean(), [
+    match_named_mistake(sat, -softplus.mean(), [
         (softplus.mean(), "saturating_loss has the wrong sign: the generator MINIMISES E[log(1 - D(G(z)))], which "
                           "is negative; you return its negative."),
         (softplus_neg.mean(), "saturating_loss returns the non-saturating loss -log D(G(z)); it should be "
@@ -110,7 +92,7 @@ def check_generator_losses(saturating_loss, non_saturating_loss):
             "saturating_loss has the right value but the wrong gradient w.r.t. the logits.")
 
     ns, _ = _loss_on(non_saturating_loss, logits, "non_saturating_loss")
-    _named_mistake(ns, softplus_neg.mean(), [
+    match_named_mistake(ns, softplus_neg.mean(), [
         (-softplus_neg.mean(), "non_saturating_loss has the wrong sign: the generator minimises -log D(G(z)) "
                                "(a positive number), i.e. it maximises log D(G(z))."),
         (-softplus.mean(), "non_saturating_loss returns the saturating loss log(1 - D(G(z))); it should be "
@@ -140,8 +122,8 @@ def check_wasserstein_losses(critic_loss, generator_loss):
     mean_real, mean_fake = float(tf.reduce_mean(real)), float(tf.reduce_mean(fake))
     bce_like = float(tf.reduce_mean(tf.math.softplus(-real)) + tf.reduce_mean(tf.math.softplus(fake)))
 
-    value = _value(critic_loss(real, fake), "critic_loss")
-    _named_mistake(value, mean_fake - mean_real, [
+    value = scalar_result(critic_loss(real, fake), "critic_loss")
+    match_named_mistake(value, mean_fake - mean_real, [
         (mean_real - mean_fake, "critic_loss has the wrong sign: the critic should score real samples HIGHER, so "
                                 "it minimises E[f(fake)] - E[f(real)]."),
         (bce_like, "critic_loss uses the GAN's binary cross-entropy; a Wasserstein critic has no sigmoid and no "
@@ -149,8 +131,8 @@ def check_wasserstein_losses(critic_loss, generator_loss):
         (float(tf.reduce_sum(fake) - tf.reduce_sum(real)), "critic_loss sums over the batch: use means."),
     ], "critic_loss, mean(fake_scores) - mean(real_scores)")
 
-    value = _value(generator_loss(fake), "generator_loss")
-    _named_mistake(value, -mean_fake, [
+    value = scalar_result(generator_loss(fake), "generator_loss")
+    match_named_mistake(value, -mean_fake, [
         (mean_fake, "generator_loss has the wrong sign: the generator wants the critic to score its samples "
                     "high, so it minimises -E[f(G(z))]."),
         (float(tf.reduce_mean(tf.math.softplus(-fake))), "generator_loss uses the GAN's cross-entropy; the "
@@ -216,7 +198,7 @@ def _run_penalty(gradient_penalty, real, fake):
             hint = (" Draw eps with shape (batch, 1) for points and (batch, 1, 1, 1) for images, so one eps per "
                     "example broadcasts over its coordinates or pixels.")
         raise CheckFailed(f"gradient_penalty raised {type(error).__name__}: {error}.{hint}") from error
-    return _value(value, "gradient_penalty"), critic.inputs
+    return scalar_result(value, "gradient_penalty"), critic.inputs
 
 
 def _interpolation_weights(x_hat, real, fake, what):
@@ -261,7 +243,7 @@ def check_gradient_penalty(gradient_penalty):
                     f"eps has mean {eps.mean():.2f} and spread {eps.std():.2f}; eps ~ U[0, 1] has mean 0.5 and "
                     "spread 0.29: use tf.random.uniform.")
         right, wrong = _penalty_candidates(x_hat, per_example=len(shape) > 2)
-        _named_mistake(value, right, wrong, f"gradient_penalty on a {what}")
+        match_named_mistake(value, right, wrong, f"gradient_penalty on a {what}")
     _check_penalty_trains_the_critic(gradient_penalty)
     passed("the penalty uses per-example interpolates, per-example gradient norms and (||g|| - 1)^2")
 
