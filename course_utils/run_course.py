@@ -196,6 +196,17 @@ def smoke_summary(results_dir=RESULTS_DIR):
             f"at {slowest['wall_time_s']:.0f} s; {smoke['hardware']}, {smoke['date']}.")
 
 
+def benchmark_summary(results_dir=RESULTS_DIR):
+    path = results_dir / "benchmark.json"
+    if not path.exists():
+        return ""
+    bench = json.loads(path.read_text())
+    cases = "; ".join(f"{name}: course {r['course_steps_per_s']} vs reference {r['reference_steps_per_s']} "
+                      f"steps/s, ratio {r['ratio']}" for name, r in bench["cases"].items())
+    return (f"\n\nTraining speed against a TensorFlow-tutorial-style reference (`python -m course_utils.benchmark`, "
+            f"median of alternating runs): {cases}; {bench['hardware']}, {bench['date']}.")
+
+
 def update_readme(readme=README, results_dir=RESULTS_DIR):
     """Replace the table between the README's markers; raise if the markers are missing."""
     text = readme.read_text()
@@ -203,7 +214,7 @@ def update_readme(readme=README, results_dir=RESULTS_DIR):
         raise RuntimeError(f"{readme} has no results-table markers; add\n{TABLE_START}\n{TABLE_END}")
     head, rest = text.split(TABLE_START, 1)
     _, tail = rest.split(TABLE_END, 1)
-    table = results_table(results_dir) + smoke_summary(results_dir)
+    table = results_table(results_dir) + smoke_summary(results_dir) + benchmark_summary(results_dir)
     readme.write_text(f"{head}{TABLE_START}\n{table}\n{TABLE_END}{tail}")
 
 

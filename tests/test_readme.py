@@ -37,7 +37,7 @@ def test_ci_installs_from_requirements_first():
 def test_results_table_matches_the_results_files():
     readme = (REPO / "README.md").read_text()
     table = _between(readme, run_course.TABLE_START, run_course.TABLE_END).strip()
-    expected = (run_course.results_table() + run_course.smoke_summary()).strip()
+    expected = (run_course.results_table() + run_course.smoke_summary() + run_course.benchmark_summary()).strip()
     assert table == expected, "README table is stale: run `python -m course_utils.run_course --table-only`"
 
 
@@ -56,7 +56,7 @@ def test_results_table_is_built_from_full_runs_only(tmp_path):
 def test_every_results_file_names_its_data_and_hardware():
     for path in sorted(run_course.RESULTS_DIR.glob("*.json")):
         record = json.loads(path.read_text())
-        if path.name == "smoke.json":
+        if path.name in ("smoke.json", "benchmark.json"):
             continue
         assert record["mode"] == "full", path
         assert "data" in record["metrics"] or "00_" in path.name, f"{path.name} does not report the data it used"
