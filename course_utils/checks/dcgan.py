@@ -4,6 +4,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from course_utils.checks._doubles import RecordingOptimizer
 from course_utils.checks._verdict import CheckFailed, passed, require
 
 IMAGE_SHAPE = (32, 32, 3)
@@ -122,20 +123,6 @@ def check_discriminator(build_discriminator):
 # --- train_step --------------------------------------------------------------------------------
 
 
-class _RecordingOptimizer:
-    """Stands in for an optimizer: keeps the gradients it is given and changes nothing."""
-
-    def __init__(self, name):
-        self.name = name
-        self.calls = []
-
-    def apply_gradients(self, grads_and_vars):
-        self.calls.append(list(grads_and_vars))
-
-    def apply(self, grads, trainable_variables=None):
-        self.calls.append(list(zip(grads, trainable_variables)))
-
-
 class _ConstantImage(keras.layers.Layer):
     """A 'generator' that ignores its noise and draws one learnable image.
 
@@ -186,7 +173,7 @@ def _expected_gradients(generator, discriminator, real, fake_image):
             "real_only": bce(ones, real_logits),
             "fake_only": bce(zeros, fake_logits),
         }
-    d_vars, g_vars = discriminator.trainable_variables, generator.trainable_variables
+    d_vars = discriminator.trainable_variables
     d_grads = {name: _flat(tape.gradient(loss, d_vars)) for name, loss in d_losses.items()}
     del tape, fake
     # The generator's gradient is (dLoss/dlogit) * dlogit/dimage; only the first factor differs.
@@ -203,7 +190,7 @@ def check_train_step(gan_class):
     """``gan_class(generator, discriminator, latent_dim)`` with ``compile(d_optimizer, g_optimizer)``
     and a ``train_step(real_images)`` that takes one discriminator step and one generator step."""
     gan, generator, discriminator, real, fake_image = _tiny_gan(gan_class)
-    d_opt, g_opt = _RecordingOptimizer("d"), _RecordingOptimizer("g")
+    d_opt, g_opt = RecordingOptimizer(), RecordingOptimizer()
     gan.compile(d_optimizer=d_opt, g_optimizer=g_opt)
     try:
         logs = gan.train_step(tf.constant(real))

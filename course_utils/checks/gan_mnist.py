@@ -8,6 +8,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from course_utils.checks._doubles import RecordingOptimizer
 from course_utils.checks._verdict import CheckFailed, passed, require
 
 _bce = keras.losses.BinaryCrossentropy(from_logits=True)
@@ -188,19 +189,6 @@ def check_generator_loss(generator_loss):
 # --- exercise 4: the training step -------------------------------------------------------------
 
 
-class _RecordingOptimizer:
-    """Stands in for an optimizer: keeps the gradients it is given and changes nothing."""
-
-    def __init__(self):
-        self.calls = []
-
-    def apply_gradients(self, grads_and_vars):
-        self.calls.append(list(grads_and_vars))
-
-    def apply(self, grads, trainable_variables=None):
-        self.calls.append(list(zip(grads, trainable_variables)))
-
-
 class _TrainingSpy(keras.layers.Layer):
     """Passes its input through and remembers the ``training`` flag of every call."""
 
@@ -259,7 +247,7 @@ def check_train_step(make_train_step, latent_dim=100, smoothing=0.2):
     ``train_step(real_images)`` that updates the discriminator, then the generator, and returns
     ``{"d_loss", "g_loss", "d_real", "d_fake"}``."""
     generator, discriminator, g_spy, d_spy, real = _tiny_gan(latent_dim)
-    g_optimizer, d_optimizer = _RecordingOptimizer(), _RecordingOptimizer()
+    g_optimizer, d_optimizer = RecordingOptimizer(), RecordingOptimizer()
     train_step = make_train_step(generator, discriminator, g_optimizer, d_optimizer, smoothing)
     was_eager = tf.config.functions_run_eagerly()
     tf.config.run_functions_eagerly(True)  # so the stand-in optimizers see the gradients' values
