@@ -1,5 +1,8 @@
 """Stand-ins that the GAN checks pass to a learner's training step."""
 
+import keras
+import tensorflow as tf
+
 
 class RecordingOptimizer:
     """Stands in for an optimizer: keeps the gradients it is given and changes nothing."""
@@ -12,3 +15,16 @@ class RecordingOptimizer:
 
     def apply(self, grads, trainable_variables=None):
         self.calls.append(list(zip(grads, trainable_variables)))
+
+
+class ConstantImage(keras.layers.Layer):
+    """A 'generator' that ignores its noise and draws one learnable image, so that its
+    gradients do not depend on the noise a train step draws."""
+
+    def __init__(self, image, **kwargs):
+        super().__init__(**kwargs)
+        self.image = self.add_weight(shape=image.shape, initializer=keras.initializers.Constant(image),
+                                     name="image")
+
+    def call(self, z):
+        return tf.zeros_like(z[:, :1])[:, :, None, None] + self.image[None]

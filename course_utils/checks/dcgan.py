@@ -4,7 +4,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from course_utils.checks._doubles import RecordingOptimizer
+from course_utils.checks._doubles import ConstantImage, RecordingOptimizer
 from course_utils.checks._verdict import CheckFailed, passed, require
 
 IMAGE_SHAPE = (32, 32, 3)
@@ -123,25 +123,10 @@ def check_discriminator(build_discriminator):
 # --- train_step --------------------------------------------------------------------------------
 
 
-class _ConstantImage(keras.layers.Layer):
-    """A 'generator' that ignores its noise and draws one learnable image.
-
-    Its gradients do not depend on which noise a train_step draws, so they can be checked.
-    """
-
-    def __init__(self, image, **kwargs):
-        super().__init__(**kwargs)
-        self.image = self.add_weight(shape=image.shape, initializer=keras.initializers.Constant(image),
-                                     name="image")
-
-    def call(self, z):
-        return tf.zeros_like(z[:, :1])[:, :, None, None] + self.image[None]
-
-
 def _tiny_gan(gan_class, latent_dim=4, shape=(4, 4, 1), n=6):
     rng = np.random.default_rng(0)
     image = rng.uniform(-1, 1, size=shape).astype(np.float32)
-    generator = keras.Sequential([keras.Input((latent_dim,)), _ConstantImage(image)], name="generator")
+    generator = keras.Sequential([keras.Input((latent_dim,)), ConstantImage(image)], name="generator")
     discriminator = keras.Sequential([keras.Input(shape), keras.layers.Flatten(), keras.layers.Dense(1)],
                                      name="discriminator")
     kernel = rng.normal(scale=0.5, size=(int(np.prod(shape)), 1)).astype(np.float32)

@@ -8,7 +8,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from course_utils.checks._doubles import RecordingOptimizer
+from course_utils.checks._doubles import ConstantImage, RecordingOptimizer
 from course_utils.checks._verdict import CheckFailed, passed, require
 
 _bce = keras.losses.BinaryCrossentropy(from_logits=True)
@@ -201,24 +201,11 @@ class _TrainingSpy(keras.layers.Layer):
         return x
 
 
-class _ConstantImage(keras.layers.Layer):
-    """A 'generator' that ignores its noise and draws one learnable image, so that its
-    gradients do not depend on the noise a train step draws."""
-
-    def __init__(self, image, **kwargs):
-        super().__init__(**kwargs)
-        self.image = self.add_weight(shape=image.shape, initializer=keras.initializers.Constant(image),
-                                     name="image")
-
-    def call(self, z):
-        return tf.zeros_like(z[:, :1])[:, :, None, None] + self.image[None]
-
-
 def _tiny_gan(latent_dim, n=6):
     rng = np.random.default_rng(0)
     image = rng.uniform(-1, 1, size=(28, 28, 1)).astype(np.float32)
     g_spy, d_spy = _TrainingSpy(name="g_spy"), _TrainingSpy(name="d_spy")
-    generator = keras.Sequential([keras.Input((latent_dim,)), _ConstantImage(image), g_spy], name="generator")
+    generator = keras.Sequential([keras.Input((latent_dim,)), ConstantImage(image), g_spy], name="generator")
     discriminator = keras.Sequential(
         [keras.Input((28, 28, 1)), keras.layers.Flatten(), d_spy, keras.layers.Dense(1)], name="discriminator")
     kernel = rng.normal(scale=0.05, size=(28 * 28, 1)).astype(np.float32)
