@@ -1,0 +1,145 @@
+"""Checks for chapter 06: the semi-supervised GAN (Salimans et al. 2016)."""
+
+import numpy as np
+import tensorflow as tf
+
+from course_utils.checks._verdict import passed, require
+
+NUM_CLASSES = 10
+
+
+def _softplus(x):
+    return np.logaddexp(0.0, x)
+
+
+def _lse(logits):
+    top = logits.max(axis=1, keepdims=True)
+    return (top + np.log(np.exp(logits - top).sum(axis=1, keepdims=True)))[:, 0]
+
+
+def _reference_unsupervised(real, fake):
+    return float(np.mean(_softplus(-_lse(real))) + np.mean(_softplus(_lse(fake))))
+
+
+def _softmax(logits):
+    e = np.exp(logits - logits.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def check_unsupervised_loss(unsupervised_discriminator_loss):
+    """``unsupervised_discriminator_loss(real_logits, fake_logits)`` -> a scalar:
+    ``-mean log D(x_real) - mean log(1 - D(x_fake))`` with ``D = Z / (Z + 1)``, ``Z = sum_k exp(l_k)``."""
+    rng = np.random.default_rng(0)
+    real = rng.normal(1.0, 2.0, size=(16, NUM_CLASSES)).astype(np.float32)
+    fake = rng.normal(-1.0, 2.0, size=(12, NUM_CLASSES)).astype(np.float32)
+    value = unsupervised_discriminator_loss(tf.constant(real), tf.constant(fake))
+    require(value is not None, "the function returned None: did you forget `return`?")
+    require(np.ndim(value) == 0,
+            f"return one number (the mean over the batch), not shape {np.shape(value)}: wrap the terms "
+            "in tf.reduce_mean.")
+    value = float(value)
+    want = _reference_unsupervised(real, fake)
+    lse_r, lse_f = _lse(real), _lse(fake)
+    mistakes = {
+        "swapped": (np.mean(_softplus(lse_r)) + np.mean(_softplus(-lse_f)),
+                    "real and fake are swapped: real images should get a high D(x), i.e. the loss "
+                    "softplus(-LSE(real logits)), and fakes softplus(+LSE(fake logits))."),
+        "real_sign": (np.mean(_softplus(lse_r)) + np.mean(_softplus(lse_f)),
+                      "the sign inside the real term is wrong: -log D(x) = softplus(-LSE(l(x))) "
+                      "(note the minus), since D(x) = Z/(Z+1) = sigmoid(LSE)."),
+        "fake_sign": (np.mean(_softplus(-lse_r)) + np.mean(_softplus(-lse_f)),
+                      "the sign inside the fake term is wrong: -log(1 - D(G(z))) = softplus(+LSE(l(G(z)))), "
+                      "because 1 - D = 1/(Z+1) = sigmoid(-LSE)."),
+        "softmax": (np.mean(_softplus(-_lse(_softmax(real)))) + np.mean(_softplus(_lse(_softmax(fake)))),
+                    "you used softmax probabilities where the logits belong: softmax removes the "
+                    "overall scale of the logits, which is exactly what says real vs fake. Apply "
+                    "logsumexp to the raw logits."),
+        "sum": (np.sum(_softplus(-lse_r)) + np.sum(_softplus(lse_f)),
+                "you summed over the batch; take the mean (tf.reduce_mean) so the loss does not "
+                "grow with the batch size."),
+        "max": (np.mean(_softplus(-real.max(axis=1))) + np.mean(_softplus(fake.max(axis=1))),
+                "use the log-sum-exp of the logits (tf.reduce_logsumexp), not their maximum."),
+    }
+    for wrong, message in mistakes.values():
+        require(not np.isclose(value, wrong, rtol=1e-4) or np.isclose(value, want, rtol=1e-4), message)
+    require(np.isclose(value, want, rtol=1e-4),
+            f"expected {want:.4f} for our test logits, got {value:.4f}. The loss is "
+            "mean(softplus(-LSE(real logits))) + mean(softplus(LSE(fake logits))).")
+    big = np.full((2, NUM_CLASSES), 200.0, np.float32)
+    extreme = float(unsupervised_discriminator_loss(tf.constant(big), tf.constant(-big)))
+    require(np.isfinite(extreme),
+            "the loss is inf or NaN for large logits (200): compute it with tf.reduce_logsumexp "
+            "and tf.nn.softplus instead of exp, division and log.")
+    passed("unsupervised loss = mean softplus(-LSE(real)) + mean softplus(LSE(fake)), stable for large logits")
+
+
+def check_feature_matching_loss(feature_matching_loss):
+    """``feature_matching_loss(real_features, fake_features)``: squared distance between the batch
+    means of the features, with no gradient into the real features (they are the target)."""
+    rng = np.random.default_rng(1)
+    real = rng.normal(size=(8, 5)).astype(np.float32)
+    fake = rng.normal(0.5, 1.0, size=(8, 5)).astype(np.float32)
+    real_var, fake_var = tf.Variable(real), tf.Variable(fake)
+    with tf.GradientTape(persistent=True) as tape:
+        loss = feature_matching_loss(real_var, fake_var)
+    require(loss is not None, "the function returned None: did you forget `return`?")
+    require(np.ndim(loss) == 0, f"return one number, not shape {np.shape(loss)}.")
+    value = float(loss)
+    gap = real.mean(axis=0) - fake.mean(axis=0)
+    per_sample = np.mean((real - fake) ** 2)
+    require(not (np.isclose(value, per_sample, rtol=1e-4) or np.isclose(value, per_sample * 5, rtol=1e-4)),
+            "you matched each fake to one real image (per-sample differences). Feature matching "
+            "compares the batch *means*: mean over the batch first, then the squared difference.")
+    # The paper's squared norm, averaged or summed over features; the authors' code uses the mean
+    # absolute difference, which works as well.
+    accepted = (np.mean(gap**2), np.sum(gap**2), np.mean(np.abs(gap)))
+    require(any(np.isclose(value, a, rtol=1e-4) for a in accepted),
+            f"expected ||mean(real) - mean(fake)||^2 = {np.sum(gap**2):.4f} (sum over features) "
+            f"or {np.mean(gap**2):.4f} (mean over features); got {value:.4f}.")
+    real_grad = tape.gradient(loss, real_var)
+    fake_grad = tape.gradient(loss, fake_var)
+    require(fake_grad is not None and np.abs(np.asarray(fake_grad)).sum() > 0,
+            "no gradient reaches the fake features: compute the loss with TensorFlow ops on the "
+            "tensors you get (no .numpy()), so the generator can learn from it.")
+    require(real_grad is None or np.abs(np.asarray(real_grad)).sum() == 0,
+            "gradients flow into the real features. They are the target the generator aims at: "
+            "wrap their mean in tf.stop_gradient, so that this loss can never change the "
+            "discriminator to make the target easier to hit.")
+    passed("feature matching: squared distance between batch means, real features held fixed")
+
+
+def check_labelled_subset(labelled_subset):
+    """``labelled_subset(y, per_class, seed, exclude)`` -> indices of ``per_class`` images of each
+    class, drawn at random with ``seed`` from the indices not in ``exclude`` (the validation set)."""
+    rng = np.random.default_rng(2)
+    y = rng.permutation(np.repeat(np.arange(NUM_CLASSES), 60))  # 600 labels, 60 of each class
+    y = y[(y != 3) | (rng.random(len(y)) < 0.5)]  # class 3 is rarer, as some digits are in SVHN
+    exclude = rng.choice(len(y), size=100, replace=False)
+    chosen = labelled_subset(y, 5, 0, exclude)
+    require(chosen is not None, "the function returned None: did you forget `return`?")
+    chosen = np.asarray(chosen)
+    require(chosen.ndim == 1 and np.issubdtype(chosen.dtype, np.integer),
+            f"return a 1-D array of integer indices into y; got {chosen.dtype} of shape {chosen.shape}.")
+    require(len(np.unique(chosen)) == len(chosen), "some indices appear twice: draw without replacement.")
+    counts = np.bincount(y[chosen], minlength=NUM_CLASSES)
+    require(len(chosen) == 5 * NUM_CLASSES,
+            f"asked for 5 per class, expected {5 * NUM_CLASSES} indices; got {len(chosen)}.")
+    require(np.all(counts == 5),
+            f"the subset is not class-balanced: images per class {counts.tolist()}. Draw per_class "
+            "images from *each* class separately (a random draw from all images is not balanced).")
+    overlap = np.intersect1d(chosen, exclude)
+    require(len(overlap) == 0,
+            f"{len(overlap)} labelled images are also in the excluded (validation) set: a validation "
+            "image that was trained on makes the validation accuracy too optimistic. Draw only from "
+            "indices not in exclude.")
+    again = np.asarray(labelled_subset(y, 5, 0, exclude))
+    require(np.array_equal(np.sort(again), np.sort(chosen)),
+            "the same seed gave a different subset: draw with np.random.default_rng(seed).")
+    other = np.asarray(labelled_subset(y, 5, 1, exclude))
+    require(not np.array_equal(np.sort(other), np.sort(chosen)),
+            "seeds 0 and 1 gave the same subset: use the seed, so that repeated runs average over "
+            "different labelled sets.")
+    first = np.concatenate([np.setdiff1d(np.flatnonzero(y == k), exclude)[:5] for k in range(NUM_CLASSES)])
+    require(not np.array_equal(np.sort(chosen), np.sort(first)),
+            "you took the first images of each class; draw them at random (with the seed).")
+    passed("labelled subset: class-balanced, reproducible per seed, disjoint from validation")
