@@ -168,10 +168,18 @@ def _metric_text(name, entry):
     return f"{name}: {text}{(' ' + entry['unit']) if entry.get('unit') else ''}"
 
 
+def _budget_text(record):
+    """The runner's verdict on a run's time, e.g. "10 min: met"; GPU-budgeted runs on a CPU have none."""
+    if record.get("budget_s") is None:
+        return f"{FULL_BUDGET_S['gpu'] / 60:g} min on a GPU: not measured"
+    verdict = "met" if record.get("within_budget") else "OVER"
+    return f"{record['budget_s'] / 60:g} min: {verdict}"
+
+
 def results_table(results_dir=RESULTS_DIR):
     """The README's chapter table, built only from the results files of full runs."""
-    rows = ["| notebook | data | results (full run) | time | hardware, date |",
-            "|---|---|---|---|---|"]
+    rows = ["| notebook | data | results (full run) | time | budget | hardware, date |",
+            "|---|---|---|---|---|---|"]
     for path in sorted(results_dir.glob("*.json")):
         record = json.loads(path.read_text())
         if record.get("mode") != "full":
@@ -181,7 +189,7 @@ def results_table(results_dir=RESULTS_DIR):
         numbers = "; ".join(_metric_text(name, entry) for name, entry in metrics.items()) or "-"
         name = Path(record["notebook"]).name
         rows.append(f"| [{name}]({record['notebook']}) | {data} | {numbers} | "
-                    f"{_minutes(record['wall_time_s'])} | {record['hardware']}, {record['date']} |")
+                    f"{_minutes(record['wall_time_s'])} | {_budget_text(record)} | {record['hardware']}, {record['date']} |")
     return "\n".join(rows)
 
 
@@ -202,9 +210,14 @@ def benchmark_summary(results_dir=RESULTS_DIR):
         return ""
     bench = json.loads(path.read_text())
     cases = "; ".join(f"{name}: course {r['course_steps_per_s']} vs reference {r['reference_steps_per_s']} "
-                      f"steps/s, ratio {r['ratio']}" for name, r in bench["cases"].items())
+                      f"steps/s, ratio {r['ratio']} (of the medians: {r.get('median_ratio', '-')})"
+                      for name, r in bench["cases"].items())
     return (f"\n\nTraining speed against a TensorFlow-tutorial-style reference (`python -m course_utils.benchmark`, "
-            f"median of alternating runs): {cases}; {bench['hardware']}, {bench['date']}.")
+            f"best of {_repeats(bench)} alternating runs each): {cases}; {bench['hardware']}, {bench['date']}.")
+
+
+def _repeats(bench):
+    return "/".join(sorted({str(r["repeats"]) for r in bench["cases"].values()}))
 
 
 def update_readme(readme=README, results_dir=RESULTS_DIR):

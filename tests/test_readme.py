@@ -43,14 +43,25 @@ def test_results_table_matches_the_results_files():
 
 def test_results_table_is_built_from_full_runs_only(tmp_path):
     record = {"notebook": "solutions/99_x.ipynb", "mode": "full", "hardware": "CPU only, 2 cores",
-              "date": "2026-01-01", "wall_time_s": 90.0,
+              "date": "2026-01-01", "wall_time_s": 90.0, "budget_s": 600, "within_budget": True,
               "metrics": {"data": {"value": "MNIST (real)", "unit": ""},
                           "test PSNR": {"value": 21.234, "unit": "dB"}}}
     (tmp_path / "99_x.json").write_text(json.dumps(record))
     (tmp_path / "98_y.json").write_text(json.dumps({**record, "mode": "smoke", "notebook": "solutions/98_y.ipynb"}))
     table = run_course.results_table(tmp_path)
-    assert "| [99_x.ipynb](solutions/99_x.ipynb) | MNIST (real) | test PSNR: 21.23 dB | 1.5 min |" in table
+    assert "| [99_x.ipynb](solutions/99_x.ipynb) | MNIST (real) | test PSNR: 21.23 dB | 1.5 min | 10 min: met |" in table
     assert "98_y" not in table
+
+
+def test_results_table_shows_the_budget_verdict(tmp_path):
+    base = {"notebook": "solutions/97_z.ipynb", "mode": "full", "hardware": "CPU only, 2 cores",
+            "date": "2026-01-01", "wall_time_s": 700.0, "metrics": {}}
+    (tmp_path / "97_z.json").write_text(json.dumps({**base, "budget_s": 600, "within_budget": False}))
+    (tmp_path / "96_w.json").write_text(json.dumps({**base, "notebook": "solutions/96_w.ipynb",
+                                                   "budget_s": None, "within_budget": None}))
+    table = run_course.results_table(tmp_path)
+    assert "| 11.7 min | 10 min: OVER |" in table
+    assert "| 11.7 min | 15 min on a GPU: not measured |" in table
 
 
 def test_every_results_file_names_its_data_and_hardware():
