@@ -6,10 +6,10 @@ per-epoch losses into one folder, and on construction restores the latest save f
 folder. After a disconnect you re-run the notebook's cells; the training cell then carries on
 from the last finished epoch instead of starting again.
 
-With ``model.fit``::
+With ``model.fit`` (``verbose=0``: the callback draws a progress bar over the epochs instead)::
 
     ckpt = checkpoints.TrainingCheckpoint("dcgan_svhn", gan=gan)
-    gan.fit(data, epochs=EPOCHS, initial_epoch=ckpt.epoch, callbacks=[ckpt.callback()], verbose=2)
+    gan.fit(data, epochs=EPOCHS, initial_epoch=ckpt.epoch, callbacks=[ckpt.callback()], verbose=0)
 
 With a hand-written loop::
 
@@ -37,7 +37,7 @@ from pathlib import Path
 import keras
 import tensorflow as tf
 
-from course_utils import results, runmode
+from course_utils import progress, results, runmode
 
 HISTORY_FILE = "history.json"
 
@@ -184,17 +184,25 @@ class TrainingCheckpoint:
         """A Keras callback that saves at the end of every epoch of ``model.fit``.
 
         Start ``fit`` with ``initial_epoch=ckpt.epoch`` so that it resumes where the last run
-        stopped; its ``verbose=2`` lines show the progress.
+        stopped. Under ``fit(verbose=0)`` the callback shows a progress bar over the epochs with
+        the latest losses (``progress.EpochBar``); with ``verbose=1`` or ``2`` Keras prints its own
+        progress and the callback draws no bar, so the two never overwrite each other.
         """
         return _SaveEveryEpoch(self)
 
 
 class _SaveEveryEpoch(keras.callbacks.Callback):
-    """Calls ``TrainingCheckpoint.save`` with fit's logs after every epoch."""
+    """Calls ``TrainingCheckpoint.save`` with fit's logs after every epoch; draws the epoch bar."""
 
     def __init__(self, checkpoint):
         super().__init__()
         self.checkpoint = checkpoint
+        self.bar = None
+
+    def on_train_begin(self, logs=None):
+        if not self.params.get("verbose"):
+            self.bar = progress.EpochBar(self.params["epochs"], start=self.checkpoint.epoch,
+                                         description=self.checkpoint.run_name)
 
     def on_epoch_begin(self, epoch, logs=None):
         if epoch != self.checkpoint.epoch:
@@ -205,6 +213,11 @@ class _SaveEveryEpoch(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         self.checkpoint.save(logs)
+        if self.bar is not None:
+            self.bar.update(logs or {})
 
     def on_train_end(self, logs=None):
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
         print(f"Checkpoint: {self.checkpoint.epoch} epoch(s) saved in {self.checkpoint.location}")

@@ -140,7 +140,7 @@ FIT_SCRIPT = textwrap.dedent('''
     model.compile(keras.optimizers.Adam(0.05), keras.optimizers.RMSprop(0.01))
     ckpt = TrainingCheckpoint("fit", directory=directory, model=model)
     print("START", ckpt.epoch, flush=True)
-    model.fit(x, y, batch_size=8, shuffle=False, epochs=3, initial_epoch=ckpt.epoch, verbose=2,
+    model.fit(x, y, batch_size=8, shuffle=False, epochs=3, initial_epoch=ckpt.epoch, verbose=0,
               callbacks=[ckpt.callback(), KillDuringEpoch(kill_epoch)])
     np.savez(out, *model.a.get_weights(), *model.b.get_weights(),
              a_iterations=model.a_optimizer.iterations.numpy())
@@ -166,8 +166,9 @@ def test_fit_killed_by_the_os_resumes_and_matches_an_uninterrupted_run(tmp_path,
 
     resumed = _run_fit(tmp_path, tmp_path / "run", kill_epoch=-1)
     assert resumed.returncode == 0, resumed.stderr[-2000:]
-    assert "START 2" in resumed.stdout and "Epoch 3/3" in resumed.stdout
-    assert "Epoch 1/3" not in resumed.stdout
+    # The progress bar starts at the restored epoch and counts on from there.
+    assert "START 2" in resumed.stdout and "epoch 2/3" in resumed.stdout and "epoch 3/3" in resumed.stdout
+    assert "epoch 1/3" not in resumed.stdout
     assert "HISTORY 3" in resumed.stdout
 
     # The uninterrupted reference runs the same script in this process (saves starting a third TF).
@@ -224,3 +225,26 @@ def test_runs_recorded_by_the_course_runner_start_over(tmp_path, monkeypatch):
     TrainingCheckpoint("run", directory=tmp_path, model=model).save(loss=1.0)
     monkeypatch.setenv("COURSE_RESULTS_FILE", str(tmp_path / "results.json"))
     assert TrainingCheckpoint("run", directory=tmp_path, model=model).epoch == 0
+
+
+def test_fit_with_verbose_0_shows_an_epoch_bar_with_the_latest_losses(tmp_path, capsys):
+    model, optimizer = _model_and_optimizer()
+    model.compile(optimizer, "mse")
+    x, y = _data()
+    ckpt = TrainingCheckpoint("bar", directory=tmp_path, model=model)
+    model.fit(x, y, batch_size=8, epochs=EPOCHS, verbose=0, callbacks=[ckpt.callback()])
+    lines = capsys.readouterr().out.replace("\r", "\n").splitlines()
+    final = [line for line in lines if f"epoch {EPOCHS}/{EPOCHS}" in line][-1]
+    assert final.startswith("bar |"), final
+    assert f"loss={ckpt.history['loss'][-1]:.4g}" in final, final
+    assert lines[-1].startswith("Checkpoint: 3 epoch(s) saved"), "the bar must be closed before the last line"
+
+
+def test_fit_with_its_own_progress_output_gets_no_second_bar(tmp_path, capsys):
+    model, optimizer = _model_and_optimizer()
+    model.compile(optimizer, "mse")
+    x, y = _data()
+    ckpt = TrainingCheckpoint("nobar", directory=tmp_path, model=model)
+    model.fit(x, y, batch_size=8, epochs=2, verbose=2, callbacks=[ckpt.callback()])
+    out = capsys.readouterr().out
+    assert "Epoch 2/2" in out and "nobar |" not in out

@@ -1,0 +1,37 @@
+"""A progress bar over training epochs that shows the latest epoch's numbers.
+
+Long runs (the SVHN chapters) train for many minutes. ``EpochBar`` draws one text bar for the
+whole run: epochs done, time spent, estimated time left, and the losses of the last finished
+epoch. It redraws once per epoch, so a stored notebook keeps only a few lines of it.
+``checkpoints.TrainingCheckpoint.callback()`` shows it under ``model.fit(..., verbose=0)``.
+"""
+
+import sys
+
+from tqdm import tqdm
+
+
+class EpochBar:
+    """A text bar from epoch ``start`` to ``total``; call ``update(values)`` after every epoch."""
+
+    def __init__(self, total, start=0, description="training"):
+        if not 0 <= start <= total:
+            raise ValueError(f"start must lie between 0 and total={total}; got start={start}")
+        # stdout, not tqdm's default stderr: Jupyter shows stderr on a pink background, as if it
+        # were an error. Plain tqdm, not tqdm.auto: a widget bar would store as an empty box.
+        self._bar = tqdm(total=total, initial=start, desc=description, file=sys.stdout, mininterval=0,
+                         bar_format="{desc} |{bar:20}| epoch {n_fmt}/{total_fmt} "
+                                    "[{elapsed} spent, {remaining} to go{postfix}]")
+
+    def update(self, values):
+        """Count one more finished epoch and show its ``{name: number}`` values."""
+        self._bar.set_postfix({name: f"{float(value):.4g}" for name, value in values.items()}, refresh=False)
+        self._bar.update(1)
+
+    @property
+    def text(self):
+        """The bar as it is drawn now (one line)."""
+        return str(self._bar)
+
+    def close(self):
+        self._bar.close()

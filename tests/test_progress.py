@@ -1,0 +1,23 @@
+"""EpochBar: counts epochs from where a resumed run starts and shows the last epoch's numbers."""
+
+import numpy as np
+import pytest
+
+from course_utils.progress import EpochBar
+
+
+def test_bar_counts_from_start_and_shows_latest_values(capsys):
+    bar = EpochBar(total=5, start=2, description="run")
+    assert "epoch 2/5" in bar.text
+    bar.update({"d_loss": np.float32(0.61234), "val_accuracy": 0.5})
+    assert "epoch 3/5" in bar.text and "d_loss=0.6123" in bar.text and "val_accuracy=0.5" in bar.text
+    bar.update({"d_loss": 0.7})
+    assert "epoch 4/5" in bar.text and "d_loss=0.7" in bar.text
+    bar.close()
+    assert "run |" in capsys.readouterr().out, "the bar goes to stdout, not Jupyter's pink stderr"
+
+
+@pytest.mark.parametrize("start", [-1, 6])
+def test_start_outside_the_run_is_refused(start):
+    with pytest.raises(ValueError, match="start must lie between 0 and total=5"):
+        EpochBar(total=5, start=start)
