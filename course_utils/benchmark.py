@@ -9,7 +9,9 @@ TensorFlow DCGAN tutorial: a Python loop calling a ``tf.function`` step that com
 losses in one forward pass under two tapes. Both sides train copies of the same models, with
 the same optimizer settings, batch size and data. Course and reference runs alternate, so a
 busy machine slows both alike; the ratio of the best rates is reported (> 1: the course is
-faster), with the ratio of the medians beside it.
+faster), with the ratio of the medians beside it. A third side, a second copy of the reference
+timed in the same alternation, gives the control ratio: how far from 1.0 two identical
+implementations land on this machine, i.e. the noise of the measurement.
 """
 
 import argparse
@@ -73,9 +75,10 @@ def gan_mnist_case(batch_size):
     generator, discriminator = ns["build_generator"](), ns["build_discriminator"]()
     course = ns["make_train_step"](generator, discriminator, keras.optimizers.Adam(**ADAM),
                                    keras.optimizers.Adam(**ADAM))
-    reference = reference_train_step(keras.models.clone_model(generator), keras.models.clone_model(discriminator),
-                                     ns["LATENT_DIM"], batch_size)
-    return dataset, _loop(course), _loop(reference)
+    reference, control = (_loop(reference_train_step(keras.models.clone_model(generator),
+                                                     keras.models.clone_model(discriminator),
+                                                     ns["LATENT_DIM"], batch_size)) for _ in range(2))
+    return dataset, _loop(course), reference, control
 
 
 def dcgan_svhn_case(batch_size):
@@ -87,13 +90,14 @@ def dcgan_svhn_case(batch_size):
     generator, discriminator = ns["build_generator"](latent_dim), ns["build_discriminator"]()
     gan = ns["DCGAN"](generator, discriminator, latent_dim)
     gan.compile(d_optimizer=keras.optimizers.Adam(**ADAM), g_optimizer=keras.optimizers.Adam(**ADAM))
-    reference = reference_train_step(keras.models.clone_model(generator), keras.models.clone_model(discriminator),
-                                     latent_dim, batch_size)
+    reference, control = (_loop(reference_train_step(keras.models.clone_model(generator),
+                                                     keras.models.clone_model(discriminator),
+                                                     latent_dim, batch_size)) for _ in range(2))
 
     def course(dataset, steps):
         gan.fit(dataset, steps_per_epoch=steps, epochs=1, shuffle=False, verbose=0)
 
-    return dataset, course, _loop(reference)
+    return dataset, course, reference, control
 
 
 # Each case with the steps per timed run that make a run last a few seconds on a 2-core CPU: runs
@@ -102,22 +106,26 @@ CASES = {"04 GAN (MNIST, dense)": (gan_mnist_case, 200), "05 DCGAN (SVHN data, c
 
 
 def measure(case, steps, repeats, batch_size):
-    """Median steps/s of the course's code and of the reference, alternating runs."""
-    dataset, course, reference = case(batch_size)
-    course(dataset, 2)  # trace and warm up both before timing
-    reference(dataset, 2)
-    rates = {"course": [], "reference": []}
+    """Steps/s of the course's code, the reference and its control copy, in alternating runs."""
+    dataset, *runs = case(batch_size)
+    sides = dict(zip(("course", "reference", "control"), runs))
+    for run in sides.values():
+        run(dataset, 2)  # trace and warm up every side before timing
+    rates = {name: [] for name in sides}
     for _ in range(repeats):
-        for name, run in (("course", course), ("reference", reference)):
+        for name, run in sides.items():
             start = time.perf_counter()
             run(dataset, steps)
             rates[name].append(steps / (time.perf_counter() - start))
     # The fastest run of each side is the one least slowed by whatever else the machine did (the
     # convention of Python's timeit); the ratio of the medians is kept as a second opinion.
-    course_rate, reference_rate = max(rates["course"]), max(rates["reference"])
-    median_ratio = statistics.median(rates["course"]) / statistics.median(rates["reference"])
-    return {"course_steps_per_s": round(course_rate, 2), "reference_steps_per_s": round(reference_rate, 2),
-            "ratio": round(course_rate / reference_rate, 3), "median_ratio": round(median_ratio, 3),
+    best = {name: max(values) for name, values in rates.items()}
+    median = {name: statistics.median(values) for name, values in rates.items()}
+    return {"course_steps_per_s": round(best["course"], 2), "reference_steps_per_s": round(best["reference"], 2),
+            "ratio": round(best["course"] / best["reference"], 3),
+            "median_ratio": round(median["course"] / median["reference"], 3),
+            "control_ratio": round(best["control"] / best["reference"], 3),
+            "control_median_ratio": round(median["control"] / median["reference"], 3),
             "steps": steps, "repeats": repeats,
             "batch_size": batch_size, "all_rates": {k: [round(v, 2) for v in vs] for k, vs in rates.items()}}
 
@@ -137,7 +145,8 @@ def main(argv=None):
         result = measure(case, args.steps or default_steps, args.repeats, args.batch_size)
         record["cases"][name] = result
         print(f"{name}: course {result['course_steps_per_s']} steps/s, reference "
-              f"{result['reference_steps_per_s']} steps/s, ratio {result['ratio']}", flush=True)
+              f"{result['reference_steps_per_s']} steps/s, ratio {result['ratio']}, control ratio "
+              f"{result['control_ratio']}", flush=True)
     write_json(args.output, record)
     return 0 if all(r["ratio"] >= 1.0 for r in record["cases"].values()) else 1
 

@@ -40,12 +40,19 @@ def test_definitions_of_the_course_gan_notebook():
 def test_measure_alternates_and_reports_the_ratio():
     calls = []
 
+    def side(name):
+        return lambda dataset, steps: calls.append((name, steps))
+
     def case(batch_size):
-        return "dataset", (lambda d, n: calls.append(("course", n))), (lambda d, n: calls.append(("reference", n)))
+        return "dataset", side("course"), side("reference"), side("control")
 
     result = benchmark.measure(case, steps=5, repeats=2, batch_size=8)
-    assert calls == [("course", 2), ("reference", 2)] + [("course", 5), ("reference", 5)] * 2
+    assert calls == [("course", 2), ("reference", 2), ("control", 2)] + [("course", 5), ("reference", 5),
+                                                                         ("control", 5)] * 2
     assert result["ratio"] == pytest.approx(result["course_steps_per_s"] / result["reference_steps_per_s"], rel=0.01)
+    assert set(result["all_rates"]) == {"course", "reference", "control"}
+    assert result["control_ratio"] == pytest.approx(max(result["all_rates"]["control"])
+                                                    / max(result["all_rates"]["reference"]), rel=0.01)
 
 
 def test_reference_step_trains_both_models():
