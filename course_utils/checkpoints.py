@@ -201,7 +201,9 @@ class _SaveEveryEpoch(keras.callbacks.Callback):
 
     def on_train_begin(self, logs=None):
         if not self.params.get("verbose"):
-            self.bar = progress.EpochBar(self.params["epochs"], start=self.checkpoint.epoch,
+            # A checkpoint may hold more epochs than this fit asks for (EPOCHS was lowered): a full bar.
+            total = self.params["epochs"]
+            self.bar = progress.EpochBar(total, start=min(self.checkpoint.epoch, total),
                                          description=self.checkpoint.run_name)
 
     def on_epoch_begin(self, epoch, logs=None):

@@ -248,3 +248,16 @@ def test_fit_with_its_own_progress_output_gets_no_second_bar(tmp_path, capsys):
     model.fit(x, y, batch_size=8, epochs=2, verbose=2, callbacks=[ckpt.callback()])
     out = capsys.readouterr().out
     assert "Epoch 2/2" in out and "nobar |" not in out
+
+
+def test_fit_asking_for_fewer_epochs_than_saved_trains_nothing_and_says_so(tmp_path, capsys):
+    model, optimizer = _model_and_optimizer()
+    model.compile(optimizer, "mse")
+    x, y = _data()
+    ckpt = TrainingCheckpoint("more", directory=tmp_path, model=model)
+    model.fit(x, y, batch_size=8, epochs=3, verbose=0, callbacks=[ckpt.callback()])
+    weights = [w.copy() for w in model.get_weights()]
+    ckpt = TrainingCheckpoint("more", directory=tmp_path, model=model)
+    model.fit(x, y, batch_size=8, epochs=2, initial_epoch=ckpt.epoch, verbose=0, callbacks=[ckpt.callback()])
+    assert all(np.array_equal(a, b) for a, b in zip(weights, model.get_weights()))
+    assert "Checkpoint: 3 epoch(s) saved" in capsys.readouterr().out
