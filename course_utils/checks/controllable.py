@@ -7,17 +7,12 @@
 
 import numpy as np
 
+from course_utils.checks._numeric import log_softmax
 from course_utils.checks._verdict import CheckFailed, call_learner, passed, require
 
 _LOGITS = np.array([[2.0, 0.5, -1.0, 0.0],
                     [-0.5, 3.0, 1.0, 0.2],
                     [0.1, 0.1, 0.1, 4.0]], dtype=np.float32)
-
-
-def _log_softmax(logits, axis=-1):
-    logits = np.asarray(logits, dtype=np.float64)
-    shifted = logits - logits.max(axis=axis, keepdims=True)
-    return shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
 
 
 def _close(a, b, tol=1e-4):
@@ -44,7 +39,7 @@ def check_target_log_probability(target_log_probability):
         "Do not average over the batch: the steering step needs each image's own score.",
     )
     value = np.asarray(score, dtype=np.float64)
-    expected = _log_softmax(_LOGITS)[:, target]
+    expected = log_softmax(_LOGITS)[:, target]
     if not _close(value, expected):
         mistakes = [
             (_LOGITS[:, target], "this is the raw logit of the target class, not a log-probability. Raising "
@@ -52,7 +47,7 @@ def check_target_log_probability(target_log_probability):
             (np.exp(expected), "these are probabilities; take their log (use tf.nn.log_softmax): the gradient "
              "of a small probability vanishes, that of its log does not."),
             (-expected, "this is -log p, a loss; return log p itself (the steering step ascends it)."),
-            (_log_softmax(_LOGITS, axis=0)[:, target], "you normalised over the batch axis (axis 0); the "
+            (log_softmax(_LOGITS, axis=0)[:, target], "you normalised over the batch axis (axis 0); the "
              "softmax runs over the classes, the last axis."),
             (np.log(1.0 / (1.0 + np.exp(-_LOGITS[:, target]))), "you used a sigmoid of one logit; the "
              "classifier's classes compete, so use a softmax over all logits (tf.nn.log_softmax)."),

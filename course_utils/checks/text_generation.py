@@ -10,6 +10,7 @@ import math
 
 import numpy as np
 
+from course_utils.checks._numeric import log_softmax, softmax
 from course_utils.checks._verdict import CheckFailed, call_learner, passed, require
 
 # Logits of a 4-character toy vocabulary: far enough apart that the wrong ways of applying a
@@ -18,12 +19,6 @@ _LOGITS = np.array([2.0, 1.0, 0.2, -1.0])
 _TEMPERATURES = (0.5, 1.0, 2.0)
 _DRAWS = 1500
 _TOLERANCE = 0.07  # total variation distance; sampling noise with 1,500 draws stays below ~0.03
-
-
-def _softmax(logits):
-    logits = np.asarray(logits, dtype=np.float64)
-    shifted = np.exp(logits - logits.max(axis=-1, keepdims=True))
-    return shifted / shifted.sum(axis=-1, keepdims=True)
 
 
 # --- windows ------------------------------------------------------------------------------------
@@ -125,7 +120,7 @@ def check_sample_with_temperature(sample_with_temperature):
                 ) from error
             raise CheckFailed(f"sample_with_temperature raised {type(error).__name__}: {error}") from error
     for temperature, observed in frequencies.items():
-        expected = _softmax(_LOGITS / temperature)
+        expected = softmax(_LOGITS / temperature)
         if _distance(observed, expected) <= _TOLERANCE:
             continue
         require(
@@ -134,12 +129,12 @@ def check_sample_with_temperature(sample_with_temperature):
             "argmax instead of sampling. Draw from the distribution, e.g. rng.choice(len(p), p=p).",
         )
         require(
-            _distance(observed, _softmax(_LOGITS * temperature)) > _TOLERANCE,
+            _distance(observed, softmax(_LOGITS * temperature)) > _TOLERANCE,
             f"at temperature {temperature} the draws follow softmax(logits * T): you multiplied by the "
             "temperature. Divide instead, softmax(logits / T), so that T < 1 sharpens and T > 1 flattens.",
         )
         require(
-            _distance(observed, _softmax(_LOGITS)) > _TOLERANCE,
+            _distance(observed, softmax(_LOGITS)) > _TOLERANCE,
             f"at temperature {temperature} the draws follow softmax(logits), as if T were 1: the "
             "temperature has no effect (dividing the probabilities by T and renormalising cancels it). "
             "Divide the logits by T before the softmax.",
@@ -176,7 +171,7 @@ def check_sample_with_temperature(sample_with_temperature):
 
 
 def _reference_nats(logits, targets):
-    log_probs = np.log(_softmax(logits))
+    log_probs = log_softmax(logits)
     return -np.take_along_axis(log_probs, targets[..., None], axis=-1)[..., 0]
 
 
