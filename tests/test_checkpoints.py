@@ -227,10 +227,14 @@ def test_runs_recorded_by_the_course_runner_start_over(tmp_path, monkeypatch):
     assert TrainingCheckpoint("run", directory=tmp_path, model=model).epoch == 0
 
 
-def test_fit_with_verbose_0_shows_an_epoch_bar_with_the_latest_losses(tmp_path, capsys):
+def _compiled_model_and_data():
     model, optimizer = _model_and_optimizer()
     model.compile(optimizer, "mse")
-    x, y = _data()
+    return (model, *_data())
+
+
+def test_fit_with_verbose_0_shows_an_epoch_bar_with_the_latest_losses(tmp_path, capsys):
+    model, x, y = _compiled_model_and_data()
     ckpt = TrainingCheckpoint("bar", directory=tmp_path, model=model)
     model.fit(x, y, batch_size=8, epochs=EPOCHS, verbose=0, callbacks=[ckpt.callback()])
     lines = capsys.readouterr().out.replace("\r", "\n").splitlines()
@@ -241,9 +245,7 @@ def test_fit_with_verbose_0_shows_an_epoch_bar_with_the_latest_losses(tmp_path, 
 
 
 def test_fit_with_its_own_progress_output_gets_no_second_bar(tmp_path, capsys):
-    model, optimizer = _model_and_optimizer()
-    model.compile(optimizer, "mse")
-    x, y = _data()
+    model, x, y = _compiled_model_and_data()
     ckpt = TrainingCheckpoint("nobar", directory=tmp_path, model=model)
     model.fit(x, y, batch_size=8, epochs=2, verbose=2, callbacks=[ckpt.callback()])
     out = capsys.readouterr().out
@@ -251,9 +253,7 @@ def test_fit_with_its_own_progress_output_gets_no_second_bar(tmp_path, capsys):
 
 
 def test_fit_asking_for_fewer_epochs_than_saved_trains_nothing_and_says_so(tmp_path, capsys):
-    model, optimizer = _model_and_optimizer()
-    model.compile(optimizer, "mse")
-    x, y = _data()
+    model, x, y = _compiled_model_and_data()
     ckpt = TrainingCheckpoint("more", directory=tmp_path, model=model)
     model.fit(x, y, batch_size=8, epochs=3, verbose=0, callbacks=[ckpt.callback()])
     weights = [w.copy() for w in model.get_weights()]
