@@ -210,9 +210,8 @@ def benchmark_summary(results_dir=RESULTS_DIR):
         return ""
     bench = json.loads(path.read_text())
     cases = "; ".join(f"{name}: course {r['course_steps_per_s']} vs reference {r['reference_steps_per_s']} "
-                      f"steps/s, ratio {r['ratio']} (of the medians: {r.get('median_ratio', '-')})"
-                      + (f", control (the reference against a copy of itself) {r['control_ratio']} "
-                         f"(of the medians: {r['control_median_ratio']})" if "control_ratio" in r else "")
+                      f"steps/s, ratio {r['ratio']} (of the medians: {r['median_ratio']}), control (the reference "
+                      f"against a copy of itself) {r['control_ratio']} (of the medians: {r['control_median_ratio']})"
                       for name, r in bench["cases"].items())
     return (f"\n\nTraining speed against a TensorFlow-tutorial-style reference (`python -m course_utils.benchmark`, "
             f"best of {_repeats(bench)} alternating runs each): {cases}; {bench['hardware']}, {bench['date']}.")
