@@ -7,8 +7,8 @@ steps per second of the course's own code (taken from the solution notebooks wit
 ``notebook_code.notebook_definitions``) against a reference written in the style of the
 TensorFlow DCGAN tutorial: a Python loop calling a ``tf.function`` step that computes both
 losses in one forward pass under two tapes. Both sides train copies of the same models, with
-the same optimizer settings, batch size and data. Course and reference runs alternate, so a
-busy machine slows both alike; the ratio of the best rates is reported (> 1: the course is
+the same optimizer settings, batch size and data. The runs of the three sides alternate in a
+rotating order, so a busy machine slows all alike and none always runs in the same place; the ratio of the best rates is reported (> 1: the course is
 faster), with the ratio of the medians beside it. A third side, a second copy of the reference
 timed in the same alternation, gives the control ratio: how far from 1.0 two identical
 implementations land on this machine, i.e. the noise of the measurement.
@@ -112,10 +112,13 @@ def measure(case, steps, repeats, batch_size):
     for run in sides.values():
         run(dataset, 2)  # trace and warm up every side before timing
     rates = {name: [] for name in sides}
-    for _ in range(repeats):
-        for name, run in sides.items():
+    names = list(sides)
+    for repeat in range(repeats):
+        # Rotate the order so that each side runs first, second and third equally often: a side that
+        # always ran right after another would carry whatever that position costs or saves.
+        for name in names[repeat % 3:] + names[:repeat % 3]:
             start = time.perf_counter()
-            run(dataset, steps)
+            sides[name](dataset, steps)
             rates[name].append(steps / (time.perf_counter() - start))
     # The fastest run of each side is the one least slowed by whatever else the machine did (the
     # convention of Python's timeit); the ratio of the medians is kept as a second opinion.
@@ -134,7 +137,8 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--steps", type=int, default=None,
                         help="training steps per timed run (default: 200 for 04, 40 for 05)")
-    parser.add_argument("--repeats", type=int, default=7, help="timed runs of each side")
+    parser.add_argument("--repeats", type=int, default=9,
+                        help="timed runs of each side (a multiple of 3 puts each side in each place equally often)")
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--output", type=Path, default=RESULTS_DIR / "benchmark.json")
     args = parser.parse_args(argv)

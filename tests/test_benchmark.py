@@ -46,9 +46,11 @@ def test_measure_alternates_and_reports_the_ratio():
     def case(batch_size):
         return "dataset", side("course"), side("reference"), side("control")
 
-    result = benchmark.measure(case, steps=5, repeats=2, batch_size=8)
-    assert calls == [("course", 2), ("reference", 2), ("control", 2)] + [("course", 5), ("reference", 5),
-                                                                         ("control", 5)] * 2
+    result = benchmark.measure(case, steps=5, repeats=3, batch_size=8)
+    assert calls[:3] == [("course", 2), ("reference", 2), ("control", 2)]  # warm-up
+    timed = [name for name, steps in calls[3:]]
+    assert timed == ["course", "reference", "control", "reference", "control", "course",
+                     "control", "course", "reference"]  # each side once in each place
     assert result["ratio"] == pytest.approx(result["course_steps_per_s"] / result["reference_steps_per_s"], rel=0.01)
     assert set(result["all_rates"]) == {"course", "reference", "control"}
     assert result["control_ratio"] == pytest.approx(max(result["all_rates"]["control"])
