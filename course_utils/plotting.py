@@ -78,9 +78,19 @@ def show_rows(rows, value_range=(0, 1), title=None):
     plt.show()
 
 
-def plot_history(history, keys=None, title=None, logy=False):
-    """Plot training curves from a Keras ``History`` or a dict ``{name: [value per epoch or step]}``."""
-    curves = history.history if isinstance(history, keras.callbacks.History) else dict(history)
+def plot_history(history, keys=None, title=None, logy=False, x_label=None, x_every=1):
+    """Plot training curves from a Keras ``History`` (one value per epoch) or a dict ``{name: [values]}``.
+
+    For a dict, ``x_label`` says what one value stands for ("epoch", "training step", ...); with
+    ``x_every=k`` the i-th value is drawn at x = k * i (for values recorded every k steps).
+    """
+    is_keras_history = isinstance(history, keras.callbacks.History)
+    curves = history.history if is_keras_history else dict(history)
+    if x_label is None:
+        if not is_keras_history:
+            raise ValueError("plot_history got a dict of curves: pass x_label= to say what one value stands "
+                             "for, e.g. x_label=\"epoch\" or x_label=\"training step\"")
+        x_label = "epoch"
     keys = list(curves) if keys is None else list(keys)
     missing = [k for k in keys if k not in curves]
     if missing:
@@ -88,8 +98,8 @@ def plot_history(history, keys=None, title=None, logy=False):
     fig, ax = plt.subplots(figsize=(6, 3.5))
     for key in keys:
         values = np.asarray(curves[key], dtype=float)
-        ax.plot(np.arange(1, len(values) + 1), values, label=key)
-    ax.set_xlabel("epoch" if isinstance(history, keras.callbacks.History) else "step / epoch")
+        ax.plot(x_every * np.arange(1, len(values) + 1), values, label=key)
+    ax.set_xlabel(x_label)
     if logy:
         ax.set_yscale("log")
     ax.legend()

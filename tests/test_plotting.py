@@ -4,6 +4,8 @@ import matplotlib
 
 matplotlib.use("Agg")
 
+import keras
+import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 
@@ -47,10 +49,23 @@ def test_sample_grid_without_snapshots_explains():
 
 
 def test_history_and_latent_helpers():
-    plotting.plot_history({"loss": [3, 2, 1], "val_loss": [3, 2.5, 2]}, logy=True)
+    plotting.plot_history({"loss": [3, 2, 1], "val_loss": [3, 2.5, 2]}, logy=True, x_label="epoch")
     with pytest.raises(KeyError, match="available"):
-        plotting.plot_history({"loss": [1]}, keys=["d_loss"])
+        plotting.plot_history({"loss": [1]}, keys=["d_loss"], x_label="epoch")
     plotting.latent_scatter(np.random.randn(50, 2), np.arange(50) % 10)
     with pytest.raises(ValueError, match="PCA"):
         plotting.latent_scatter(np.random.randn(50, 3), np.arange(50) % 10)
     plotting.latent_manifold(lambda z: np.random.rand(len(z), 7, 7), n=4)
+
+
+def test_history_axis_says_what_a_value_stands_for():
+    plotting.plot_history({"estimate": [0.5, 0.4, 0.3]}, x_label="generator step", x_every=100)
+    ax = plt.gcf().axes[0]
+    assert ax.get_xlabel() == "generator step"
+    assert list(ax.lines[0].get_xdata()) == [100, 200, 300]
+    history = keras.callbacks.History()
+    history.history = {"loss": [2.0, 1.0]}
+    plotting.plot_history(history)
+    assert plt.gcf().axes[0].get_xlabel() == "epoch"
+    with pytest.raises(ValueError, match="x_label"):
+        plotting.plot_history({"loss": [2.0, 1.0]})
