@@ -41,7 +41,10 @@ def test_measure_alternates_and_reports_the_ratio():
     calls = []
 
     def side(name):
-        return lambda dataset, steps: calls.append((name, steps))
+        def run(dataset, steps):
+            calls.append((name, steps))
+            return 0.5, steps / {"course": 10.0, "reference": 8.0, "control": 9.0}[name]
+        return run
 
     def case(batch_size):
         return "dataset", side("course"), side("reference"), side("control")
@@ -51,7 +54,9 @@ def test_measure_alternates_and_reports_the_ratio():
     timed = [name for name, steps in calls[3:]]
     assert timed == ["course", "reference", "control", "reference", "control", "course",
                      "control", "course", "reference"]  # each side once in each place
-    assert result["ratio"] == pytest.approx(result["course_steps_per_s"] / result["reference_steps_per_s"], rel=0.01)
+    assert result["ratio"] == pytest.approx(10.0 / 8.0, rel=0.01)
+    assert result["control_ratio"] == pytest.approx(9.0 / 8.0, rel=0.01)
+    assert result["first_step_s"] == {"course": 0.5, "reference": 0.5, "control": 0.5}
     assert set(result["all_rates"]) == {"course", "reference", "control"}
     assert result["control_ratio"] == pytest.approx(max(result["all_rates"]["control"])
                                                     / max(result["all_rates"]["reference"]), rel=0.01)
@@ -69,3 +74,21 @@ def test_reference_step_trains_both_models():
     step(tf.constant(np.random.rand(8, 6).astype("float32")))
     after = [w.numpy() for w in generator.weights + discriminator.weights]
     assert all(not np.allclose(b, a) for b, a in zip(before, after))
+
+
+def test_timed_runs_take_one_start_up_step_then_time_the_rest():
+    import keras
+    import numpy as np
+    import tensorflow as tf
+
+    dataset = tf.data.Dataset.from_tensor_slices(np.zeros((64, 3), "float32")).batch(4).repeat()
+    seen = []
+    first_step_s, seconds = benchmark._loop(lambda batch: seen.append(batch.shape[0]))(dataset, steps=5)
+    assert len(seen) == 6 and first_step_s >= 0 and seconds > 0
+
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
+    model.compile(optimizer="sgd", loss="mse")
+    pairs = dataset.map(lambda x: (x, tf.reduce_sum(x, axis=-1, keepdims=True)))
+    first_step_s, seconds = benchmark._fit_run(model)(pairs, steps=5)
+    assert int(model.optimizer.iterations) == 6, "fit runs the start-up step and the 5 timed ones"
+    assert first_step_s > 0 and seconds > 0
