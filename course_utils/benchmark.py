@@ -145,7 +145,8 @@ def measure(case, steps, repeats, batch_size):
     for repeat in range(repeats):
         # Rotate the order so that each side runs first, second and third equally often: a side that
         # always ran right after another would carry whatever that position costs or saves.
-        for name in names[repeat % 3:] + names[:repeat % 3]:
+        first = repeat % len(names)
+        for name in names[first:] + names[:first]:
             start_up, seconds = sides[name](dataset, steps)
             start_ups[name].append(start_up)
             rates[name].append(steps / seconds)

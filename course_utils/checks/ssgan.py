@@ -3,7 +3,7 @@
 import numpy as np
 import tensorflow as tf
 
-from course_utils.checks._numeric import softmax
+from course_utils.checks._numeric import logsumexp, softmax
 from course_utils.checks._verdict import match_named_mistake, passed, require
 
 NUM_CLASSES = 10
@@ -13,12 +13,8 @@ def _softplus(x):
     return np.logaddexp(0.0, x)
 
 
-def _lse(logits):
-    return np.logaddexp.reduce(logits, axis=1)
-
-
 def _reference_unsupervised(real, fake):
-    return float(np.mean(_softplus(-_lse(real))) + np.mean(_softplus(_lse(fake))))
+    return float(np.mean(_softplus(-logsumexp(real))) + np.mean(_softplus(logsumexp(fake))))
 
 
 def check_unsupervised_loss(unsupervised_discriminator_loss):
@@ -34,7 +30,7 @@ def check_unsupervised_loss(unsupervised_discriminator_loss):
             "in tf.reduce_mean.")
     value = float(value)
     want = _reference_unsupervised(real, fake)
-    lse_r, lse_f = _lse(real), _lse(fake)
+    lse_r, lse_f = logsumexp(real), logsumexp(fake)
     match_named_mistake(value, want, [
         (np.mean(_softplus(lse_r)) + np.mean(_softplus(-lse_f)),
          "real and fake are swapped: real images should get a high D(x), i.e. the loss "
@@ -45,7 +41,7 @@ def check_unsupervised_loss(unsupervised_discriminator_loss):
         (np.mean(_softplus(-lse_r)) + np.mean(_softplus(-lse_f)),
          "the sign inside the fake term is wrong: -log(1 - D(G(z))) = softplus(+LSE(l(G(z)))), "
          "because 1 - D = 1/(Z+1) = sigmoid(-LSE)."),
-        (np.mean(_softplus(-_lse(softmax(real)))) + np.mean(_softplus(_lse(softmax(fake)))),
+        (np.mean(_softplus(-logsumexp(softmax(real)))) + np.mean(_softplus(logsumexp(softmax(fake)))),
          "you used softmax probabilities where the logits belong: softmax removes the "
          "overall scale of the logits, which is exactly what says real vs fake. Apply "
          "logsumexp to the raw logits."),
