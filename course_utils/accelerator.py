@@ -8,10 +8,18 @@
 * CPU only                    -> the default strategy
 
 Build and compile models inside ``with strategy.scope():`` and they train on whatever was found.
+
+``setup(mixed_precision=True)`` also computes in bfloat16 where that was measured to pay: on a CPU
+with AMX bfloat16 units (Intel Xeon since Sapphire Rapids), where the GAN steps of chapters 04 and 05
+ran clearly faster than in float32 (``python -m course_utils.benchmark``), and on a TPU, whose native
+format it is. Weights stay float32. GPUs keep float32 until mixed precision is measured on one: the
+chapters' hand-written training steps do no loss scaling, which float16 would need.
 """
 
+import contextlib
 import os
 import platform
+from pathlib import Path
 
 import keras
 import tensorflow as tf
@@ -61,9 +69,46 @@ def strategy_for(gpus, tpu=None):
     return tf.distribute.get_strategy()
 
 
-def describe(strategy, gpus, mixed_precision):
+def cpu_has_bf16_matrix_units(cpuinfo=Path("/proc/cpuinfo")):
+    """Whether this CPU has AMX bfloat16 units, read from the Linux kernel's CPU flags (else False)."""
+    try:
+        return "amx_bf16" in Path(cpuinfo).read_text().split()
+    except OSError:  # not Linux: no flags to read, so stay in float32
+        return False
+
+
+def precision_policy(mixed_precision, gpus, tpu=None, cpu_bf16=None):
+    """The Keras dtype policy for this hardware (split out so it can be tested).
+
+    bfloat16 is used only where it was asked for and pays: on TPUs and on CPUs with AMX bfloat16
+    units. Most laptop and cloud CPUs would emulate it, slower than float32; on GPUs it is not
+    measured yet. Everywhere else float32 stays.
+    """
+    if not mixed_precision:
+        return "float32"
+    if tpu is not None:
+        return "mixed_bfloat16"
+    if gpus:
+        return "float32"
+    if cpu_bf16 is None:
+        cpu_bf16 = cpu_has_bf16_matrix_units()
+    return "mixed_bfloat16" if cpu_bf16 else "float32"
+
+
+@contextlib.contextmanager
+def global_policy(name):
+    """Build models under the Keras dtype policy ``name`` inside a with-block, then restore the old one."""
+    before = keras.mixed_precision.global_policy()
+    keras.mixed_precision.set_global_policy(name)
+    try:
+        yield
+    finally:
+        keras.mixed_precision.set_global_policy(before)
+
+
+def describe(strategy, gpus, policy="float32"):
     """The one honest line about the hardware this run uses."""
-    precision = "mixed float16" if mixed_precision else "float32"
+    precision = "mixed bfloat16" if policy == "mixed_bfloat16" else "float32"
     if isinstance(strategy, tf.distribute.TPUStrategy):
         where = f"TPU with {strategy.num_replicas_in_sync} cores"
     elif gpus:
@@ -80,8 +125,8 @@ def describe(strategy, gpus, mixed_precision):
 def setup(mixed_precision=False):
     """Detect the hardware, configure it, print one line about it and return a strategy.
 
-    ``mixed_precision=True`` computes in float16 on a GPU (faster on recent GPUs); it is
-    ignored on a CPU, where it would only be slower.
+    ``mixed_precision=True`` computes in 16 bits where that pays (``precision_policy``) and is
+    ignored where it would only be slower.
     """
     check_versions()
     tpu = _find_tpu()
@@ -91,10 +136,8 @@ def setup(mixed_precision=False):
             tf.config.experimental.set_memory_growth(gpu, True)
         except RuntimeError:  # the GPU was already initialised by an earlier cell: keep its setting
             pass
-    use_mixed = bool(mixed_precision and (gpus or tpu))
-    keras.mixed_precision.set_global_policy(
-        ("mixed_bfloat16" if tpu else "mixed_float16") if use_mixed else "float32"
-    )
+    policy = precision_policy(mixed_precision, gpus, tpu)
+    keras.mixed_precision.set_global_policy(policy)
     strategy = strategy_for(gpus, tpu)
-    print(describe(strategy, gpus, use_mixed))
+    print(describe(strategy, gpus, policy))
     return strategy

@@ -209,12 +209,22 @@ def benchmark_summary(results_dir=RESULTS_DIR):
     if not path.exists():
         return ""
     bench = json.loads(path.read_text())
-    cases = "; ".join(f"{name}: course {r['course_steps_per_s']} vs reference {r['reference_steps_per_s']} "
-                      f"steps/s, ratio {r['ratio']} (of the medians: {r['median_ratio']}), control (the reference "
-                      f"against a copy of itself) {r['control_ratio']} (of the medians: {r['control_median_ratio']})"
-                      for name, r in bench["cases"].items())
-    return (f"\n\nTraining speed against a TensorFlow-tutorial-style reference (`python -m course_utils.benchmark`, "
-            f"best of {_repeats(bench)} alternating runs each): {cases}; {bench['hardware']}, {bench['date']}.")
+    return (f"\n\nTraining speed against a TensorFlow-tutorial-style reference in float32 (`python -m "
+            f"course_utils.benchmark`, best of {_repeats(bench)} alternating runs each): "
+            f"{'; '.join(_benchmark_case(name, r) for name, r in bench['cases'].items())}; "
+            f"{bench['hardware']}, {bench['date']}.")
+
+
+def _benchmark_case(name, r):
+    """One case of the benchmark in words: the course's rate, the reference's, the ratios and the noise."""
+    policy = r.get("course_policy", "float32")
+    text = (f"{name}: course ({policy}) {r['course_steps_per_s']} vs reference {r['reference_steps_per_s']} "
+            f"steps/s, ratio {r['ratio']} (of the medians: {r['median_ratio']})")
+    if "course_float32_ratio" in r:
+        text += (f", the course's code in float32 {r['course_float32_ratio']} (of the medians: "
+                 f"{r['course_float32_median_ratio']})")
+    return (text + f", control (the reference against a copy of itself) {r['control_ratio']} (of the medians: "
+            f"{r['control_median_ratio']})")
 
 
 def _repeats(bench):

@@ -17,12 +17,37 @@ def test_cpu_only_gives_default_strategy_and_honest_line(capsys):
     assert "float32" in line and "TensorFlow" in line
 
 
-def test_mixed_precision_is_not_used_on_cpu(capsys):
+@pytest.mark.parametrize("mixed, gpus, tpu, cpu_bf16, expected", [
+    (False, ["gpu"], None, True, "float32"),  # not asked for: float32 everywhere
+    (True, ["gpu"], None, True, "float32"),  # not measured on a GPU yet
+    (True, [], "tpu", False, "mixed_bfloat16"),
+    (True, [], None, True, "mixed_bfloat16"),  # a CPU with AMX bfloat16 units
+    (True, [], None, False, "float32"),  # any other CPU: 16-bit would be emulated, slower
+])
+def test_precision_policy_uses_16_bits_only_where_it_pays(mixed, gpus, tpu, cpu_bf16, expected):
+    assert accelerator.precision_policy(mixed, gpus, tpu, cpu_bf16) == expected
+
+
+def test_cpu_flags_are_read_from_cpuinfo(tmp_path):
+    with_amx, without = tmp_path / "amx", tmp_path / "plain"
+    with_amx.write_text("processor\t: 0\nflags\t\t: fpu avx512f avx512_bf16 amx_bf16 amx_tile\n")
+    without.write_text("processor\t: 0\nflags\t\t: fpu avx2 avx512f avx512_bf16\n")
+    assert accelerator.cpu_has_bf16_matrix_units(with_amx)
+    assert not accelerator.cpu_has_bf16_matrix_units(without)
+    assert not accelerator.cpu_has_bf16_matrix_units(tmp_path / "missing")
+
+
+def test_setup_sets_and_prints_the_policy_it_chose(capsys, monkeypatch):
     import keras
 
-    accelerator.setup(mixed_precision=True)
-    assert keras.mixed_precision.global_policy().name == "float32"
-    assert "float32" in capsys.readouterr().out
+    for has_amx, policy, words in [(False, "float32", "float32"), (True, "mixed_bfloat16", "mixed bfloat16")]:
+        monkeypatch.setattr(accelerator, "cpu_has_bf16_matrix_units", lambda: has_amx)
+        try:
+            accelerator.setup(mixed_precision=True)
+            assert keras.mixed_precision.global_policy().name == policy
+            assert f"| {words} |" in capsys.readouterr().out
+        finally:
+            keras.mixed_precision.set_global_policy("float32")
 
 
 def test_old_tensorflow_is_refused_with_upgrade_advice(monkeypatch):

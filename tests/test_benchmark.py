@@ -37,19 +37,25 @@ def test_definitions_of_the_course_gan_notebook():
     assert "x_train" not in ns, "loading data is not a definition"
 
 
-def test_measure_alternates_and_reports_the_ratio():
+def _fake_case(speeds):
+    """A case whose sides take ``steps / speed`` seconds per run, and the calls made to them."""
     calls = []
 
     def side(name):
         def run(dataset, steps):
             calls.append((name, steps))
-            return 0.5, steps / {"course": 10.0, "reference": 8.0, "control": 9.0}[name]
+            return 0.5, steps / speeds[name]
         return run
 
-    def case(batch_size):
-        return "dataset", side("course"), side("reference"), side("control")
+    def case(batch_size, policy):
+        return "dataset", {name: side(name) for name in speeds}
 
-    result = benchmark.measure(case, steps=5, repeats=3, batch_size=8)
+    return case, calls
+
+
+def test_measure_alternates_and_reports_the_ratio():
+    case, calls = _fake_case({"course": 10.0, "reference": 8.0, "control": 9.0})
+    result = benchmark.measure(case, steps=5, rounds=1, batch_size=8)
     assert calls[:3] == [("course", 2), ("reference", 2), ("control", 2)]  # warm-up
     timed = [name for name, steps in calls[3:]]
     assert timed == ["course", "reference", "control", "reference", "control", "course",
@@ -60,6 +66,38 @@ def test_measure_alternates_and_reports_the_ratio():
     assert set(result["all_rates"]) == {"course", "reference", "control"}
     assert result["control_ratio"] == pytest.approx(max(result["all_rates"]["control"])
                                                     / max(result["all_rates"]["reference"]), rel=0.01)
+    assert "course_float32_ratio" not in result and result["repeats"] == 3
+
+
+def test_measure_reports_the_course_in_float32_beside_its_own_precision():
+    case, calls = _fake_case({"course": 12.0, "course_float32": 8.4, "reference": 8.0, "control": 8.2})
+    result = benchmark.measure(case, steps=5, rounds=2, batch_size=8, policy="mixed_bfloat16")
+    assert result["repeats"] == 8 and len(calls) == 4 + 4 * 8
+    assert result["course_policy"] == "mixed_bfloat16" and result["reference_policy"] == "float32"
+    assert result["ratio"] == pytest.approx(1.5, rel=0.01)
+    assert result["course_float32_ratio"] == pytest.approx(1.05, rel=0.01)
+
+
+def test_gan_case_builds_the_course_in_its_policy_and_the_reference_in_float32(monkeypatch):
+    built = []
+    definitions = benchmark.notebook_definitions
+
+    def recording_definitions(path):
+        ns = definitions(path)
+        ns["make_train_step"] = lambda g, d, *optimizers: built.append(("course", g.dtype_policy.name,
+                                                                        d.dtype_policy.name))
+        return ns
+
+    monkeypatch.setattr(benchmark, "notebook_definitions", recording_definitions)
+    monkeypatch.setattr(benchmark, "reference_train_step", lambda g, d, *sizes: built.append(
+        ("reference", g.dtype_policy.name, d.dtype_policy.name)))
+    monkeypatch.setattr(benchmark, "_loop", lambda step: step)
+    _, sides = benchmark.gan_mnist_case(batch_size=8, policy="mixed_bfloat16")
+    assert list(sides) == ["course", "course_float32", "reference", "control"]
+    assert built == [("course", "mixed_bfloat16", "mixed_bfloat16"), ("course", "float32", "float32"),
+                     ("reference", "float32", "float32"), ("reference", "float32", "float32")]
+    _, sides = benchmark.gan_mnist_case(batch_size=8, policy="float32")
+    assert list(sides) == ["course", "reference", "control"]
 
 
 def test_reference_step_trains_both_models():

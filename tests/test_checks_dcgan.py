@@ -5,6 +5,7 @@ import pytest
 import tensorflow as tf
 from keras import layers
 
+from course_utils.accelerator import global_policy
 from course_utils.checks import CheckFailed
 from course_utils.checks import dcgan as checks
 
@@ -21,13 +22,14 @@ def test_scale_images():
 
 # --- generator and discriminator ---------------------------------------------------------------
 
-def generator(latent_dim, output="tanh", padding="same", bn_on_output=False, channels=3):
+def generator(latent_dim, output="tanh", padding="same", bn_on_output=False, channels=3, output_dtype="float32"):
     stack = [keras.Input((latent_dim,)), layers.Dense(4 * 4 * 32), layers.BatchNormalization(), layers.ReLU(),
              layers.Reshape((4, 4, 32))]
     for filters in (16, 8):
         stack += [layers.Conv2DTranspose(filters, 4, strides=2, padding=padding), layers.BatchNormalization(),
                   layers.ReLU()]
-    stack.append(layers.Conv2DTranspose(channels, 4, strides=2, padding=padding, activation=output))
+    stack.append(layers.Conv2DTranspose(channels, 4, strides=2, padding=padding, activation=output,
+                                        dtype=output_dtype))
     if bn_on_output:
         stack.append(layers.BatchNormalization())
     return keras.Sequential(stack)
@@ -43,13 +45,14 @@ def test_generator_passes_the_solution():
     ({"padding": "valid"}, "padding='valid'"),
     ({"channels": 1}, "3 filters"),
     ({"bn_on_output": True}, "output layer is followed by BatchNormalization"),
+    ({"output_dtype": None}, "generator's image comes out in bfloat16"),  # 16-bit under mixed precision
 ])
 def test_generator_mistakes(kwargs, message):
     with pytest.raises(CheckFailed, match=message):
         checks.check_generator(lambda d: generator(d, **kwargs))
 
 
-def discriminator(first_bn=False, output=None, activation="leaky", pool=False):
+def discriminator(first_bn=False, output=None, activation="leaky", pool=False, output_dtype="float32"):
     act = (lambda: layers.LeakyReLU(0.2)) if activation == "leaky" else layers.ReLU
     stack = [keras.Input((32, 32, 3))]
     if pool:
@@ -59,7 +62,7 @@ def discriminator(first_bn=False, output=None, activation="leaky", pool=False):
         stack += [layers.BatchNormalization()] if first_bn else []
         stack += [act()]
     stack += [layers.Conv2D(16, 4, strides=2, padding="same"), layers.BatchNormalization(), act(),
-              layers.Flatten(), layers.Dense(1, activation=output)]
+              layers.Flatten(), layers.Dense(1, activation=output, dtype=output_dtype)]
     return keras.Sequential(stack)
 
 
@@ -72,6 +75,7 @@ def test_discriminator_passes_the_solution():
     ({"output": "sigmoid"}, "from_logits=True"),
     ({"activation": "relu"}, "LeakyReLU"),
     ({"pool": True}, "strided convolutions"),
+    ({"output_dtype": None}, "discriminator's logit comes out in bfloat16"),
 ])
 def test_discriminator_mistakes(kwargs, message):
     with pytest.raises(CheckFailed, match=message):
@@ -137,6 +141,8 @@ def variant(name):
 
 def test_train_step_passes_the_solution():
     checks.check_train_step(GAN)
+    with global_policy("mixed_bfloat16"):  # as in the notebook on a CPU with AMX
+        checks.check_train_step(GAN)
 
 
 @pytest.mark.parametrize("name, message", [
@@ -149,3 +155,15 @@ def test_train_step_passes_the_solution():
 def test_train_step_mistakes(name, message):
     with pytest.raises(CheckFailed, match=message):
         checks.check_train_step(variant(name))
+
+
+def test_builder_checks_under_the_notebooks_mixed_policy():
+    with global_policy("mixed_bfloat16"):  # what accelerator.setup(mixed_precision=True) sets on an AMX CPU
+        checks.check_generator(generator)
+        checks.check_discriminator(discriminator)
+        # a 16-bit output gets the check's explanation, not numpy's error about bfloat16 arrays
+        with pytest.raises(CheckFailed, match="comes out in bfloat16"):
+            checks.check_generator(lambda d: generator(d, output_dtype=None))
+        with pytest.raises(CheckFailed, match="comes out in bfloat16"):
+            checks.check_discriminator(lambda: discriminator(output_dtype=None))
+        assert keras.mixed_precision.global_policy().name == "mixed_bfloat16"

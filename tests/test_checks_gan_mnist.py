@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from course_utils.accelerator import global_policy
 from course_utils.checks import CheckFailed
 from course_utils.checks import gan_mnist as checks
 
@@ -153,6 +154,13 @@ def test_train_step_passes_the_solution(capsys):
     checks.check_train_step(train_step_factory(), latent_dim=8)
     assert capsys.readouterr().out.startswith("PASSED")
     assert not tf.config.functions_run_eagerly(), "the check must switch eager execution back off"
+
+
+def test_train_step_check_runs_its_doubles_in_float32_under_a_mixed_policy():
+    # the notebook turns mixed precision on before this check; its gradient comparisons need float32
+    with global_policy("mixed_bfloat16"):
+        checks.check_train_step(train_step_factory(), latent_dim=8)
+        assert keras.mixed_precision.global_policy().name == "mixed_bfloat16"
 
 
 def test_train_step_passes_a_real_optimizer_run_too():

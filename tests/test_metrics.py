@@ -196,3 +196,16 @@ def test_classifier_features_see_blur_and_report_compares_with_the_floor(smoke_c
     blurry = metrics.report_generative_quality(gaussian_filter(x_train[pick], sigma=(0, 2, 2, 0)), "mnist", n=300)
     assert real["frechet_distance"] < blurry["frechet_distance"]
     assert real["floor"] == blurry["floor"] and len(metrics._floors) == 1, "the floor is computed once"
+
+
+def test_metric_classifier_computes_in_float32_under_a_mixed_policy():
+    import keras
+
+    keras.mixed_precision.set_global_policy("mixed_bfloat16")
+    try:
+        model = metrics._build_classifier("mnist", total_steps=10)
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+    computing = [layer for layer in model.layers if not isinstance(layer, keras.layers.InputLayer)]
+    assert {layer.compute_dtype for layer in computing} == {"float32"}
+    assert model.output.dtype == "float32"

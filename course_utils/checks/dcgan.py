@@ -4,6 +4,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from course_utils.accelerator import global_policy
 from course_utils.checks._doubles import ConstantImage, RecordingOptimizer
 from course_utils.checks._verdict import CheckFailed, passed, require
 
@@ -41,6 +42,22 @@ def _activation_name(layer):
     return getattr(activation, "__name__", "") if activation is not None else ""
 
 
+def _output_dtype_under_mixed_precision(build, input_shape):
+    """The dtype of a model's output when it is built under mixed precision (worked out, not run)."""
+    with global_policy("mixed_bfloat16"):
+        model = build()
+    return model(keras.Input(input_shape)).dtype
+
+
+def _require_float32_output(dtype, what, example):
+    require(dtype == "float32",
+            f"under mixed precision the {what} comes out in {dtype}: give the last layer dtype=\"float32\" "
+            f"(e.g. {example}). accelerator.setup(mixed_precision=True) computes in 16 bits where that "
+            "is faster; the output layer stays in float32 so that the loss, the metrics and the plots get "
+            "full-precision numbers.")
+
+
+@global_policy("float32")  # the shape and range checks below compute in float32 on every machine
 def check_generator(build_generator, latent_dim=16):
     """``build_generator(latent_dim)``: noise (N, latent_dim) -> images (N, 32, 32, 3) in [-1, 1]."""
     generator = build_generator(latent_dim)
@@ -78,10 +95,13 @@ def check_generator(build_generator, latent_dim=16):
     require(loud.min() < -0.05,
             "the generator's output is never negative: a sigmoid (or ReLU) output gives [0, 1], "
             "but the training images are scaled to [-1, 1]. End with activation='tanh'.")
+    dtype = _output_dtype_under_mixed_precision(lambda: build_generator(latent_dim), (latent_dim,))
+    _require_float32_output(dtype, "generator's image", 'Conv2DTranspose(3, ..., activation="tanh", dtype="float32")')
     passed(f"generator maps {latent_dim}-d noise to 32x32x3 images in [-1, 1] with transposed "
            "convolutions and batch norm")
 
 
+@global_policy("float32")  # the shape checks below compute in float32 on every machine
 def check_discriminator(build_discriminator):
     """``build_discriminator()``: images (N, 32, 32, 3) -> one logit per image, shape (N, 1)."""
     discriminator = build_discriminator()
@@ -117,6 +137,8 @@ def check_discriminator(build_discriminator):
             "discriminator's gradients.")
     require("LeakyReLU" in kinds or any(_activation_name(layer) == "leaky_relu" for layer in layers),
             "use LeakyReLU(0.2) after the discriminator's convolutions.")
+    dtype = _output_dtype_under_mixed_precision(build_discriminator, IMAGE_SHAPE)
+    _require_float32_output(dtype, "discriminator's logit", 'Dense(1, kernel_initializer=INIT, dtype="float32")')
     passed("discriminator: strided convs, LeakyReLU, no BN on the first layer, one logit per image")
 
 
@@ -171,6 +193,7 @@ def _cosine(a, b):
     return float(a @ b / (np.linalg.norm(a) * np.linalg.norm(b) + 1e-30))
 
 
+@global_policy("float32")  # the test doubles compare gradients: no 16-bit arithmetic here
 def check_train_step(gan_class):
     """``gan_class(generator, discriminator, latent_dim)`` with ``compile(d_optimizer, g_optimizer)``
     and a ``train_step(real_images)`` that takes one discriminator step and one generator step."""
