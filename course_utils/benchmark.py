@@ -180,14 +180,12 @@ def measure(case, steps, rounds, batch_size, policy="float32"):
     best = {name: max(values) for name, values in rates.items()}
     median = {name: statistics.median(values) for name, values in rates.items()}
     result = {"course_policy": policy, "reference_policy": "float32",
-              "course_steps_per_s": round(best["course"], 2), "reference_steps_per_s": round(best["reference"], 2),
-              "ratio": round(best["course"] / best["reference"], 3),
-              "median_ratio": round(median["course"] / median["reference"], 3),
-              "control_ratio": round(best["control"] / best["reference"], 3),
-              "control_median_ratio": round(median["control"] / median["reference"], 3)}
-    if "course_float32" in sides:
-        result["course_float32_ratio"] = round(best["course_float32"] / best["reference"], 3)
-        result["course_float32_median_ratio"] = round(median["course_float32"] / median["reference"], 3)
+              "course_steps_per_s": round(best["course"], 2), "reference_steps_per_s": round(best["reference"], 2)}
+    # Each side against the reference: "ratio" for the course, "control_ratio", "course_float32_ratio".
+    for side, prefix in (("course", ""), ("control", "control_"), ("course_float32", "course_float32_")):
+        if side in sides:
+            result[f"{prefix}ratio"] = round(best[side] / best["reference"], 3)
+            result[f"{prefix}median_ratio"] = round(median[side] / median["reference"], 3)
     result.update({"first_step_s": {name: round(statistics.median(values), 3) for name, values in start_ups.items()},
                    "steps": steps, "repeats": repeats, "batch_size": batch_size,
                    "all_rates": {k: [round(v, 2) for v in vs] for k, vs in rates.items()}})

@@ -147,16 +147,19 @@ def _build_classifier(domain, total_steps):
     """
     import keras
 
+    from course_utils.accelerator import global_policy
+
     layers = keras.layers
-    float32 = {"dtype": "float32"}  # a measuring instrument: the same arithmetic whatever the notebook's policy
-    inputs = keras.Input(_IMAGE_SHAPES[domain])
-    h = inputs
-    for filters in (32, 64):
-        h = layers.Conv2D(filters, 3, padding="same", activation="relu", **float32)(h)
-        h = layers.MaxPooling2D(**float32)(h)
-    features = layers.Dense(128, activation="relu", name=_FEATURE_LAYER, **float32)(layers.Flatten(**float32)(h))
-    logits = layers.Dense(NUM_CLASSES, name="logits", **float32)(layers.Dropout(0.3, **float32)(features))
-    model = keras.Model(inputs, logits, name=f"{domain}_classifier")
+    # A measuring instrument: the same arithmetic whatever precision the notebook computes in.
+    with global_policy("float32"):
+        inputs = keras.Input(_IMAGE_SHAPES[domain])
+        h = inputs
+        for filters in (32, 64):
+            h = layers.Conv2D(filters, 3, padding="same", activation="relu")(h)
+            h = layers.MaxPooling2D()(h)
+        features = layers.Dense(128, activation="relu", name=_FEATURE_LAYER)(layers.Flatten()(h))
+        logits = layers.Dense(NUM_CLASSES, name="logits")(layers.Dropout(0.3)(features))
+        model = keras.Model(inputs, logits, name=f"{domain}_classifier")
     model.compile(
         optimizer=keras.optimizers.Adam(keras.optimizers.schedules.CosineDecay(2e-3, total_steps)),
         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),

@@ -217,8 +217,7 @@ def benchmark_summary(results_dir=RESULTS_DIR):
 
 def _benchmark_case(name, r):
     """One case of the benchmark in words: the course's rate, the reference's, the ratios and the noise."""
-    policy = r.get("course_policy", "float32")
-    text = (f"{name}: course ({policy}) {r['course_steps_per_s']} vs reference {r['reference_steps_per_s']} "
+    text = (f"{name}: course ({r['course_policy']}) {r['course_steps_per_s']} vs reference {r['reference_steps_per_s']} "
             f"steps/s, ratio {r['ratio']} (of the medians: {r['median_ratio']})")
     if "course_float32_ratio" in r:
         text += (f", the course's code in float32 {r['course_float32_ratio']} (of the medians: "
