@@ -23,7 +23,8 @@ The default folder is ``data.cache_dir()/checkpoints/<mode>/<run name>``. Pass `
 to keep checkpoints elsewhere, e.g. on Google Drive in Colab, where they outlive the runtime.
 Pass ``fresh=True`` to start over. Two kinds of run always start over: a smoke run (the tests),
 so that every test trains, and a run recorded by the course runner (``run_course`` sets
-``COURSE_RESULTS_FILE``), so that stored outputs and timings are those of a whole run.
+``COURSE_RESULTS_FILE``), so that stored outputs and timings are those of a whole run, unless the
+runner was asked to finish an interrupted run (``run_course --resume`` also sets ``COURSE_RESUME``).
 Not saved: the shuffling order of the data and callbacks' own state (e.g. sample snapshots).
 """
 
@@ -71,7 +72,9 @@ class TrainingCheckpoint:
         # so that stored notebook outputs name no machine. `directory` has the full path.
         self.location = (str(self.directory) if directory else
                          f"<course cache>/checkpoints/{runmode.mode()}/{run_name}")
-        starts_over = fresh or runmode.is_smoke() or bool(os.environ.get(results.RESULTS_FILE_VARIABLE))
+        recorded_from_scratch = (bool(os.environ.get(results.RESULTS_FILE_VARIABLE))
+                                 and not os.environ.get(results.RESUME_VARIABLE))
+        starts_over = fresh or runmode.is_smoke() or recorded_from_scratch
         if starts_over and self.directory.exists():
             shutil.rmtree(self.directory)
         self.directory.mkdir(parents=True, exist_ok=True)

@@ -11,6 +11,7 @@ import os
 from pathlib import Path
 
 RESULTS_FILE_VARIABLE = "COURSE_RESULTS_FILE"
+RESUME_VARIABLE = "COURSE_RESUME"  # set by `run_course --resume`: recorded training may resume
 
 
 def _format(value):

@@ -3,12 +3,18 @@
     python -m course_utils.run_course                       # every notebook, full mode
     python -m course_utils.run_course solutions/04_gan_mnist.ipynb
     python -m course_utils.run_course --mode smoke          # time the smoke run of every notebook
+    python -m course_utils.run_course --resume solutions/06_semi_supervised_gan_svhn.ipynb
 
 Full mode executes each notebook, stores the executed notebook in place (these are the outputs
 learners see in ``solutions/``) and writes ``solutions/results/<notebook>.json``: hardware,
 TensorFlow/Keras versions, mode, data used, wall time, the time budget and every number the
 notebook reported through ``course_utils.results.report``. The README's chapter table is then
 regenerated from those files (``--table-only`` does just that).
+
+Training in a recorded run starts from scratch, so that outputs and times are those of a whole
+run. ``--resume`` finishes a full run that was interrupted instead: its training continues from
+the checkpoints the interrupted run saved, the results file says ``"resumed": true``, and its
+wall time (in the README: "resumed") covers only the part run last.
 
 Smoke mode never stores notebooks; it times each one and writes ``solutions/results/smoke.json``.
 Runs are serialised with a lock file, so timings are not distorted by a second run.
@@ -30,6 +36,8 @@ import nbformat
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
+from course_utils import results
+
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # before TensorFlow is imported
 
 REPO = Path(__file__).resolve().parent.parent
@@ -45,6 +53,7 @@ SMOKE_BUDGET_S = 120
 SMOKE_SUITE_BUDGET_S = 600
 FULL_BUDGET_S = {"cpu": 600, "gpu": 900}
 GPU_BUDGETED = ("05_", "06_")
+SMOKE_CELL_TIMEOUT_S = 600  # a smoke cell that runs this long is stuck
 
 
 # TensorFlow's C++ start-up log (absl): written to stderr before TF_CPP_MIN_LOG_LEVEL takes effect,
@@ -103,14 +112,20 @@ def default_notebooks():
     return sorted((REPO / "notebooks").glob("*.ipynb")) + sorted((REPO / "solutions").glob("*.ipynb"))
 
 
-def execute(path, mode, results_file):
-    """Execute one notebook in ``mode``; return the executed notebook and the wall time."""
+def execute(path, mode, results_file, resume=False):
+    """Execute one notebook in ``mode``; return the executed notebook and the wall time.
+
+    A full-mode cell may train for more than an hour on a CPU, so only smoke cells have a time limit.
+    """
     notebook = nbformat.read(path, as_version=4)
     env_before = dict(os.environ)
     os.environ.update({"COURSE_MODE": mode, "TF_CPP_MIN_LOG_LEVEL": "3",
                        "COURSE_RESULTS_FILE": str(results_file)})
+    if resume:
+        os.environ[results.RESUME_VARIABLE] = "1"
     try:
-        client = NotebookClient(notebook, timeout=3600, kernel_name="python3", record_timing=False,
+        client = NotebookClient(notebook, timeout=SMOKE_CELL_TIMEOUT_S if mode == "smoke" else None,
+                                kernel_name="python3", record_timing=False,
                                 resources={"metadata": {"path": str(path.parent)}})
         start = time.perf_counter()
         client.execute()
@@ -129,16 +144,16 @@ def budget_for(path, mode, hardware):
     return FULL_BUDGET_S["gpu" if on_gpu else "cpu"]
 
 
-def run_notebook(path, mode, hardware):
+def run_notebook(path, mode, hardware, resume=False):
     """Run one notebook, store it (full mode) and return its results record."""
     with tempfile.TemporaryDirectory() as tmp:
         results_file = Path(tmp) / "results.json"
-        notebook, seconds = execute(path, mode, results_file)
+        notebook, seconds = execute(path, mode, results_file, resume)
         reported = json.loads(results_file.read_text()) if results_file.exists() else {}
     if mode == "full":
         nbformat.write(drop_tensorflow_log(notebook), path)
     budget = budget_for(path, mode, hardware)
-    return {
+    record = {
         "notebook": repo_path(path),
         "mode": mode,
         "hardware": hardware,
@@ -149,6 +164,9 @@ def run_notebook(path, mode, hardware):
         "within_budget": None if budget is None else seconds <= budget,
         "metrics": reported.get("metrics", {}),
     }
+    if resume:  # the time covers only the last part, so no budget verdict either
+        record.update(resumed=True, within_budget=None)
+    return record
 
 
 def write_json(path, data):
@@ -168,8 +186,17 @@ def _metric_text(name, entry):
     return f"{name}: {text}{(' ' + entry['unit']) if entry.get('unit') else ''}"
 
 
+def _time_text(record):
+    """A run's wall time; a resumed run's covers only the part run last, and says so."""
+    if record.get("resumed"):
+        return f"resumed: {_minutes(record['wall_time_s'])} for the last part"
+    return _minutes(record["wall_time_s"])
+
+
 def _budget_text(record):
     """The runner's verdict on a run's time, e.g. "10 min: met"; GPU-budgeted runs on a CPU have none."""
+    if record.get("resumed"):
+        return "no verdict (resumed run)"
     if record.get("budget_s") is None:
         return f"{FULL_BUDGET_S['gpu'] / 60:g} min on a GPU: not measured"
     verdict = "met" if record.get("within_budget") else "OVER"
@@ -189,7 +216,7 @@ def results_table(results_dir=RESULTS_DIR):
         numbers = "; ".join(_metric_text(name, entry) for name, entry in metrics.items()) or "-"
         name = Path(record["notebook"]).name
         rows.append(f"| [{name}]({record['notebook']}) | {data} | {numbers} | "
-                    f"{_minutes(record['wall_time_s'])} | {_budget_text(record)} | {record['hardware']}, {record['date']} |")
+                    f"{_time_text(record)} | {_budget_text(record)} | {record['hardware']}, {record['date']} |")
     return "\n".join(rows)
 
 
@@ -246,7 +273,11 @@ def main(argv=None):
     parser.add_argument("notebooks", nargs="*", type=Path, help="notebooks to run (default: all)")
     parser.add_argument("--mode", choices=("full", "smoke"), default="full")
     parser.add_argument("--table-only", action="store_true", help="only regenerate the README table")
+    parser.add_argument("--resume", action="store_true",
+                        help="finish interrupted full runs from their checkpoints instead of starting over")
     args = parser.parse_args(argv)
+    if args.resume and args.mode != "full":
+        parser.error("--resume finishes interrupted full runs; smoke runs always start over")
     if args.table_only:
         update_readme()
         return 0
@@ -262,7 +293,7 @@ def main(argv=None):
         for path in notebooks:
             print(f"[{args.mode}] {repo_path(path)} ...", flush=True)
             try:
-                record = run_notebook(path, args.mode, hardware)
+                record = run_notebook(path, args.mode, hardware, args.resume)
             except CellExecutionError as error:
                 failed.append(path.name)
                 print(f"  FAILED: {str(error)[-1500:]}", flush=True)

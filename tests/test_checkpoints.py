@@ -36,6 +36,7 @@ def full_mode(monkeypatch):
     """Resuming is what full runs do; smoke and recorded runs always start over (tested below)."""
     monkeypatch.setenv("COURSE_MODE", "full")
     monkeypatch.delenv("COURSE_RESULTS_FILE", raising=False)
+    monkeypatch.delenv("COURSE_RESUME", raising=False)
 
 
 class Disconnect(Exception):
@@ -225,6 +226,14 @@ def test_runs_recorded_by_the_course_runner_start_over(tmp_path, monkeypatch):
     TrainingCheckpoint("run", directory=tmp_path, model=model).save(loss=1.0)
     monkeypatch.setenv("COURSE_RESULTS_FILE", str(tmp_path / "results.json"))
     assert TrainingCheckpoint("run", directory=tmp_path, model=model).epoch == 0
+
+
+def test_a_recorded_run_resumes_when_the_runner_finishes_an_interrupted_run(tmp_path, monkeypatch):
+    model, _ = _model_and_optimizer()
+    TrainingCheckpoint("run", directory=tmp_path, model=model).save(loss=1.0)
+    monkeypatch.setenv("COURSE_RESULTS_FILE", str(tmp_path / "results.json"))
+    monkeypatch.setenv("COURSE_RESUME", "1")  # what `run_course --resume` sets
+    assert TrainingCheckpoint("run", directory=tmp_path, model=model).epoch == 1
 
 
 def _compiled_model_and_data():

@@ -4,6 +4,8 @@ import json
 import re
 from pathlib import Path
 
+import pytest
+
 from course_utils import run_course
 
 REPO = Path(__file__).resolve().parent.parent
@@ -62,6 +64,21 @@ def test_results_table_shows_the_budget_verdict(tmp_path):
     table = run_course.results_table(tmp_path)
     assert "| 11.7 min | 10 min: OVER |" in table
     assert "| 11.7 min | 15 min on a GPU: not measured |" in table
+
+
+def test_results_table_marks_a_resumed_run_and_gives_it_no_verdict(tmp_path):
+    record = {"notebook": "solutions/95_r.ipynb", "mode": "full", "hardware": "CPU only, 2 cores",
+              "date": "2026-01-01", "wall_time_s": 1200.0, "budget_s": 600, "within_budget": None,
+              "resumed": True, "metrics": {}}
+    (tmp_path / "95_r.json").write_text(json.dumps(record))
+    table = run_course.results_table(tmp_path)
+    assert "| resumed: 20.0 min for the last part | no verdict (resumed run) |" in table
+
+
+def test_resume_is_refused_for_smoke_runs(capsys):
+    with pytest.raises(SystemExit):
+        run_course.main(["--mode", "smoke", "--resume"])
+    assert "smoke runs always start over" in capsys.readouterr().err
 
 
 def test_every_results_file_names_its_data_and_hardware():
