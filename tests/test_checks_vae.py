@@ -163,3 +163,49 @@ def test_elbo_labels_and_logits_swapped():
         return rec + kl_divergence(m, lv)
 
     fails_with(vae.check_negative_elbo, swapped, match="swapped")
+
+
+# --- causal_mask --------------------------------------------------------------------------------
+
+
+def causal_mask(size):
+    mask = np.zeros((size, size), "float32")
+    mask[: size // 2, :] = 1.0
+    mask[size // 2, : size // 2] = 1.0
+    return mask
+
+
+def test_causal_mask_solution_passes(capsys):
+    vae.check_causal_mask(causal_mask)
+    assert "PASSED" in capsys.readouterr().out
+
+
+def test_causal_mask_reference_hides_the_centre_and_everything_after_it():
+    mask = vae.causal_mask_reference(5)
+    flat = mask.reshape(-1)
+    assert flat[:12].all() and not flat[12:].any()  # raster order: the 12 pixels before the centre
+
+
+def _with(size, edit):
+    mask = causal_mask(size)
+    edit(mask, size // 2)
+    return mask
+
+
+@pytest.mark.parametrize("wrong, match", [
+    (lambda s: _with(s, lambda m, h: m.__setitem__((h, h), 1.0)), "see ITSELF"),
+    (lambda s: causal_mask(s).T, "column by column"),
+    (lambda s: causal_mask(s)[::-1, ::-1], "AFTER the centre"),
+    (lambda s: _with(s, lambda m, h: m.__setitem__((h, slice(h + 1, None)), 1.0)), "RIGHT of the centre"),
+    (lambda s: _with(s, lambda m, h: m.__setitem__((h, slice(None)), 0.0)), "left in the centre row"),
+    (lambda s: 1.0 - causal_mask(s), "inverted"),
+    (lambda s: np.ones((s, s)), "should be"),
+    (lambda s: causal_mask(s)[:-1], "shape"),
+    (lambda s: None, "return"),
+])
+def test_causal_mask_names_the_mistake(wrong, match):
+    fails_with(vae.check_causal_mask, wrong, match=match)
+
+
+def test_causal_mask_error_in_learner_code_is_reported():
+    fails_with(vae.check_causal_mask, lambda s: np.zeros(s)[s], match=r"causal_mask\(3\) raised")

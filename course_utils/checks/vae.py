@@ -8,7 +8,7 @@ most likely one.
 
 import numpy as np
 
-from course_utils.checks._verdict import CheckFailed, passed, require
+from course_utils.checks._verdict import CheckFailed, call_learner, passed, require
 
 
 def _call(fn, *arrays):
@@ -181,3 +181,61 @@ def check_negative_elbo(negative_elbo):
                       "Use tf.nn.sigmoid_cross_entropy_with_logits(labels=x, logits=logits) summed over "
                       "the pixels (axes 1, 2, 3), plus kl_divergence(mean, log_var). Note the decoder "
                       "returns LOGITS: don't apply a sigmoid before a loss that expects logits.")
+
+
+# --- the causal mask of an autoregressive decoder ------------------------------------------------
+
+
+def causal_mask_reference(size):
+    """(size, size) mask: 1 where a pixel comes before the centre in raster order, else 0 (NumPy)."""
+    mask = np.zeros((size, size))
+    mask[: size // 2, :] = 1.0
+    mask[size // 2, : size // 2] = 1.0
+    return mask
+
+
+def _mask_diagnoses(size):
+    """(wrong mask, message) for the usual mistakes, for a window of ``size`` × ``size``."""
+    half = size // 2
+    want = causal_mask_reference(size)
+    with_centre = want.copy()
+    with_centre[half, half] = 1.0
+    rows_above_only = want.copy()
+    rows_above_only[half, :] = 0.0
+    whole_middle_row = want.copy()
+    whole_middle_row[half, :] = 1.0
+    whole_middle_row[half, half] = 0.0
+    return [
+        (with_centre, "your mask lets each pixel see ITSELF (the centre is 1): the decoder would learn to copy "
+                      "the pixel it is asked to predict, the training loss would fall towards 0, and the "
+                      "result is no longer a likelihood. Set the centre to 0."),
+        (want.T, "your mask follows the pixels column by column (above in the same column, everything to the "
+                 "left): we draw row by row, so use the rows above and the pixels to the LEFT in the centre row."),
+        (want[::-1, ::-1], "your mask looks at the pixels AFTER the centre (below and to the right): those are "
+                           "not drawn yet when this pixel is sampled. Use the rows above and the pixels to the left."),
+        (whole_middle_row, "your mask includes pixels to the RIGHT of the centre in its row: in raster order they "
+                           "come later. Keep only the left part of the centre row."),
+        (rows_above_only, "your mask leaves out the pixels to the left in the centre row: that is still valid, but "
+                          "it hides the nearest neighbour already drawn. Set mask[size // 2, :size // 2] = 1."),
+        (1.0 - want, "your mask is inverted (1 where it should be 0): 1 marks the pixels drawn BEFORE the centre."),
+    ]
+
+
+def check_causal_mask(causal_mask):
+    """``causal_mask(size)``: 1 for the pixels above the centre, and left of it in its row; 0 elsewhere."""
+    for size in (3, 5, 7):
+        got = call_learner(f"causal_mask({size}) raised", causal_mask, size)
+        require(got is not None, f"causal_mask({size}) returned None: did you forget `return`?")
+        got = np.asarray(got, dtype=np.float64)
+        require(got.shape == (size, size),
+                f"causal_mask({size}) has shape {got.shape}; it should be ({size}, {size}), one entry per "
+                "position of the window.")
+        want = causal_mask_reference(size)
+        if np.array_equal(got, want):
+            continue
+        for wrong, message in _mask_diagnoses(size):
+            if np.array_equal(got, wrong):
+                raise CheckFailed(message)
+        raise CheckFailed(f"causal_mask({size}) should be\n{want.astype(int)}\n(1: rows above the centre, and the "
+                          f"centre row left of the centre), yours is\n{np.round(got, 3)}")
+    passed("causal_mask keeps exactly the pixels drawn before the centre: rows above, and left of it in its row")
