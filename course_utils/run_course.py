@@ -161,11 +161,12 @@ def run_notebook(path, mode, hardware, resume=False):
         "date": datetime.date.today().isoformat(),
         "wall_time_s": round(seconds, 1),
         "budget_s": budget,
-        "within_budget": None if budget is None else seconds <= budget,
+        # A resumed run's time covers only its last part: no verdict.
+        "within_budget": None if budget is None or resume else seconds <= budget,
         "metrics": reported.get("metrics", {}),
     }
-    if resume:  # the time covers only the last part, so no budget verdict either
-        record.update(resumed=True, within_budget=None)
+    if resume:
+        record["resumed"] = True
     return record
 
 
@@ -298,8 +299,7 @@ def main(argv=None):
                 failed.append(path.name)
                 print(f"  FAILED: {str(error)[-1500:]}", flush=True)
                 continue
-            verdict = {True: "within budget", False: "OVER BUDGET", None: "no CPU budget (GPU-budgeted)"}
-            print(f"  {record['wall_time_s']:.0f} s ({verdict[record['within_budget']]})", flush=True)
+            print(f"  {record['wall_time_s']:.0f} s ({_budget_text(record)})", flush=True)
             records.append(record)
             if args.mode == "full":
                 write_json(RESULTS_DIR / f"{path.stem}.json", record)
