@@ -30,6 +30,8 @@ from pathlib import Path
 
 import numpy as np
 
+from course_utils.errors import CourseError
+
 DATA_DIR_VARIABLE = "COURSE_DATA_DIR"
 REPO_DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 USER_CACHE_DIR = Path.home() / ".cache" / "generative-course"
@@ -39,7 +41,7 @@ DOWNLOAD_TIMEOUT_S = 60  # seconds without an answer before a URL counts as fail
 # --- errors ------------------------------------------------------------------------------------
 
 
-class DataFileError(OSError):
+class DataFileError(CourseError, OSError):
     """A data file is missing, could not be downloaded, or is damaged."""
 
 

@@ -2,9 +2,16 @@
 
 import numpy as np
 
+from course_utils.errors import CourseError
 
-class CheckFailed(AssertionError):
-    """Raised by a check; its message says what is wrong and what to try."""
+
+class CheckFailed(CourseError, AssertionError):
+    """Raised by a check; its message says what is wrong and what to try.
+
+    In a notebook it shows as one red "Check failed: ..." line (see ``course_utils.errors``).
+    """
+
+    heading = "Check failed"
 
 
 def require(condition, message):
