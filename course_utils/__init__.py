@@ -1,15 +1,21 @@
-"""Helpers for the open course on generative deep learning.
+"""Helpers for the open course on generative deep learning: what the notebooks import.
 
 Modules (each does one job):
-    runmode      smoke run (tests, seconds) or full run (the real course); seeds
-    accelerator  finds TPU / GPUs / CPU and returns a tf.distribute strategy
+    runmode      the run's settings: smoke or full run, what the course runner asks; seeds
+    accelerator  finds TPU / GPUs / CPU, returns a tf.distribute strategy, picks the precision
+    files        where the course's files live (repo, data and cache folders); atomic writes
     data         dataset registry, checked downloads, loaders returning NumPy arrays
     svhn_standin a procedurally rendered, labelled stand-in for SVHN (offline use)
     plotting     image grids, loss curves, latent-space pictures, a sample-grid callback
     metrics      numbers that say how good a generative model is
-    checks       the exercise checkers
+    checks       the exercise checkers, one module per chapter
     results      prints a run's numbers and records them for the README table
-    exercises    regenerates exercises/ from solutions/
+    checkpoints  saves training every epoch and resumes it after a disconnect
+    progress     a progress bar over training epochs with the latest losses
+    mnist_gan    a small trained MNIST generator for chapters that use a GAN
+    toy2d        a ring of 2-D Gaussians and how many of its modes a generator covers
+
+The maintainers' tools (runner, benchmark, exercise generator) live in ``tools/`` beside it.
 """
 
 __version__ = "0.1.0"

@@ -11,7 +11,7 @@ Build and compile models inside ``with strategy.scope():`` and they train on wha
 
 ``setup(mixed_precision=True)`` also computes in bfloat16 where that was measured to pay: on a CPU
 with AMX bfloat16 units (Intel Xeon since Sapphire Rapids), where the GAN training steps of chapters 04
-and 05 ran faster than in float32 (``python -m course_utils.benchmark``) and a 24-epoch run of chapter 06
+and 05 ran faster than in float32 (``python -m tools.benchmark``) and a 24-epoch run of chapter 06
 took 24 minutes instead of 34 to 40, and on a TPU, whose native format it is. Weights stay float32. GPUs keep
 float32 until mixed precision is measured on one: the chapters' hand-written training steps do no loss
 scaling, which float16 would need.

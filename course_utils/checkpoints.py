@@ -19,18 +19,17 @@ With a hand-written loop::
         ...                                 # one epoch of training
         ckpt.save(d_loss=d_loss, g_loss=g_loss)   # prints one line per epoch, like fit(verbose=2)
 
-The default folder is ``data.cache_dir()/checkpoints/<mode>/<run name>``. Pass ``directory=``
+The default folder is ``files.cache_dir()/checkpoints/<mode>/<run name>``. Pass ``directory=``
 to keep checkpoints elsewhere, e.g. on Google Drive in Colab, where they outlive the runtime.
 Pass ``fresh=True`` to start over. Two kinds of run always start over: a smoke run (the tests),
-so that every test trains, and a run recorded by the course runner (``run_course`` sets
-``COURSE_RESULTS_FILE``), so that stored outputs and timings are those of a whole run, unless the
-runner was asked to finish an interrupted run (``run_course --resume`` also sets ``COURSE_RESUME``).
+so that every test trains, and a run recorded by the course runner (``runmode.results_file()``),
+so that stored outputs and timings are those of a whole run, unless the runner finishes an
+interrupted run (``runmode.resumes()``, ``python -m tools.run_course --resume``).
 Not saved: the shuffling order of the data and callbacks' own state (e.g. sample snapshots).
 """
 
 import json
 import math
-import os
 import shutil
 import time
 from pathlib import Path
@@ -38,16 +37,14 @@ from pathlib import Path
 import keras
 import tensorflow as tf
 
-from course_utils import progress, results, runmode
+from course_utils import files, progress, runmode
 
 HISTORY_FILE = "history.json"
 
 
 def default_directory(run_name):
     """Where a run's checkpoints go unless you say otherwise: under the course's cache folder."""
-    from course_utils import data
-
-    return Path(data.cache_dir()) / "checkpoints" / runmode.mode() / run_name
+    return files.cache_dir() / "checkpoints" / runmode.mode() / run_name
 
 
 class TrainingCheckpoint:
@@ -72,8 +69,7 @@ class TrainingCheckpoint:
         # so that stored notebook outputs name no machine. `directory` has the full path.
         self.location = (str(self.directory) if directory else
                          f"<course cache>/checkpoints/{runmode.mode()}/{run_name}")
-        recorded_from_scratch = (bool(os.environ.get(results.RESULTS_FILE_VARIABLE))
-                                 and not os.environ.get(results.RESUME_VARIABLE))
+        recorded_from_scratch = runmode.results_file() is not None and not runmode.resumes()
         starts_over = fresh or runmode.is_smoke() or recorded_from_scratch
         if starts_over and self.directory.exists():
             shutil.rmtree(self.directory)
@@ -148,10 +144,8 @@ class TrainingCheckpoint:
         return path
 
     def _write_history(self):
-        path = self.directory / HISTORY_FILE
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(self._records, indent=1))
-        tmp.replace(path)  # atomic: a disconnect never leaves half a file
+        with files.atomic_write(self.directory / HISTORY_FILE) as file:  # a disconnect never leaves half a file
+            file.write(json.dumps(self._records, indent=1))
 
     # --- a hand-written loop ------------------------------------------------------------------
 

@@ -1,17 +1,15 @@
 """Print a run's headline numbers and record them for the README's chapter table.
 
 A notebook calls ``report(...)`` once per result. The numbers are printed for the learner;
-when the course runner (``python -m course_utils.run_course``) executes the notebook it
-sets ``COURSE_RESULTS_FILE``, and each reported value is also written to that JSON file.
+when the course runner (``python -m tools.run_course``) executes the notebook, each reported
+value is also written to the runner's results file (``runmode.results_file()``).
 """
 
 import json
 import math
-import os
-from pathlib import Path
 
-RESULTS_FILE_VARIABLE = "COURSE_RESULTS_FILE"
-RESUME_VARIABLE = "COURSE_RESUME"  # set by `run_course --resume`: recorded training may resume
+from course_utils import runmode
+from course_utils.files import atomic_write
 
 
 def _format(value):
@@ -33,14 +31,13 @@ def report(name, value, unit="", note=""):
         raise TypeError(f"result {name!r} must be a number or a string, got {type(value).__name__}")
     line = f"{name}: {_format(value)}" + (f" {unit}" if unit else "") + (f"  ({note})" if note else "")
     print(line)
-    path = os.environ.get(RESULTS_FILE_VARIABLE)
-    if path:
-        _record(Path(path), name, {"value": value, "unit": unit, "note": note})
+    path = runmode.results_file()
+    if path is not None:
+        _record(path, name, {"value": value, "unit": unit, "note": note})
 
 
 def _record(path, name, entry):
     data = json.loads(path.read_text()) if path.exists() else {}
     data.setdefault("metrics", {})[name] = entry
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(data, indent=2, sort_keys=True))
-    tmp.replace(path)
+    with atomic_write(path) as file:
+        file.write(json.dumps(data, indent=2, sort_keys=True))

@@ -1,17 +1,28 @@
-"""One switch between a *smoke* run and a *full* run.
+"""The run's settings: a smoke or a full run, and what the course runner asks of a recorded run.
 
 A full run is the real course run: it trains long enough to teach something and its
 outputs are the ones stored in ``solutions/``. A smoke run trains for a few steps on a
 few examples, so that the test suite can prove every notebook still runs.
 
-The mode comes from the environment variable ``COURSE_MODE`` (``full`` or ``smoke``,
-default ``full``); the test suite sets ``smoke``. Notebooks never write ``if smoke``:
-they ask this module for sizes, e.g. ``epochs(full=30)``.
+The settings come from environment variables that the test suite and the course runner
+(``python -m tools.run_course``) set; this module is the only one that reads them:
+
+    COURSE_MODE          ``full`` (the default) or ``smoke`` (the test suite): ``mode()``
+    COURSE_RESULTS_FILE  set by the runner: the JSON file where ``results.report`` records each
+                         number (``results_file()``; unset: the run is not recorded)
+    COURSE_RESUME        set by ``run_course --resume``: the recorded run finishes an interrupted
+                         one, so its training carries on from checkpoints (``resumes()``)
+
+The runner sets them through ``runner_environment(...)``, so both sides use the same names.
+Notebooks never write ``if smoke``: they ask this module for sizes, e.g. ``epochs(full=30)``.
 """
 
 import os
+from pathlib import Path
 
 MODE_VARIABLE = "COURSE_MODE"
+RESULTS_FILE_VARIABLE = "COURSE_RESULTS_FILE"
+RESUME_VARIABLE = "COURSE_RESUME"
 MODES = ("full", "smoke")
 
 
@@ -24,6 +35,24 @@ def mode():
             "course run) or 'smoke' (a few steps, used by the tests)."
         )
     return value
+
+
+def results_file():
+    """The file where the course runner records this run's results (a Path), or None."""
+    value = os.environ.get(RESULTS_FILE_VARIABLE)
+    return Path(value) if value else None
+
+
+def resumes():
+    """True when the runner finishes an interrupted recorded run (``run_course --resume``)."""
+    return bool(os.environ.get(RESUME_VARIABLE))
+
+
+def runner_environment(mode, results_file, resume=False):
+    """The environment variables the course runner sets for a notebook it executes and records."""
+    if mode not in MODES:
+        raise ValueError(f"mode={mode!r} is not one of {MODES}")
+    return {MODE_VARIABLE: mode, RESULTS_FILE_VARIABLE: str(results_file), RESUME_VARIABLE: "1" if resume else ""}
 
 
 def is_smoke():

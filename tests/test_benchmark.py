@@ -4,8 +4,8 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from course_utils import benchmark
-from course_utils.notebook_code import notebook_definitions
+from tools import benchmark
+from tools.notebook_code import notebook_definitions
 
 
 @pytest.fixture
@@ -31,7 +31,7 @@ def test_definitions_bring_functions_and_only_the_globals_they_need(notebook, ca
 
 
 def test_definitions_of_the_course_gan_notebook():
-    ns = notebook_definitions(benchmark.REPO / "solutions" / "04_gan_mnist.ipynb")
+    ns = notebook_definitions(benchmark.REPO_ROOT / "solutions" / "04_gan_mnist.ipynb")
     for name in ("build_generator", "build_discriminator", "make_train_step", "LATENT_DIM"):
         assert name in ns
     assert "x_train" not in ns, "loading data is not a definition"

@@ -28,7 +28,7 @@ from pathlib import Path
 
 import pytest
 
-from course_utils.exercises import EXERCISE_MESSAGE, PLACEHOLDER
+from tools.exercises import EXERCISE_MESSAGE, PLACEHOLDER
 
 pytestmark = pytest.mark.browser
 

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from course_utils import runmode
 from course_utils.checkpoints import TrainingCheckpoint
 
 STEPS = 4  # batches per epoch
@@ -34,9 +35,9 @@ def _model_and_optimizer():
 @pytest.fixture(autouse=True)
 def full_mode(monkeypatch):
     """Resuming is what full runs do; smoke and recorded runs always start over (tested below)."""
-    monkeypatch.setenv("COURSE_MODE", "full")
-    monkeypatch.delenv("COURSE_RESULTS_FILE", raising=False)
-    monkeypatch.delenv("COURSE_RESUME", raising=False)
+    monkeypatch.setenv(runmode.MODE_VARIABLE, "full")
+    monkeypatch.delenv(runmode.RESULTS_FILE_VARIABLE, raising=False)
+    monkeypatch.delenv(runmode.RESUME_VARIABLE, raising=False)
 
 
 class Disconnect(Exception):
@@ -224,15 +225,18 @@ def test_fresh_and_smoke_runs_start_over(tmp_path, monkeypatch):
 def test_runs_recorded_by_the_course_runner_start_over(tmp_path, monkeypatch):
     model, _ = _model_and_optimizer()
     TrainingCheckpoint("run", directory=tmp_path, model=model).save(loss=1.0)
-    monkeypatch.setenv("COURSE_RESULTS_FILE", str(tmp_path / "results.json"))
+    monkeypatch.setenv(runmode.RESUME_VARIABLE, "1")  # left over from an earlier run: the runner clears it
+    for name, value in runmode.runner_environment("full", tmp_path / "results.json").items():
+        monkeypatch.setenv(name, value)
     assert TrainingCheckpoint("run", directory=tmp_path, model=model).epoch == 0
 
 
 def test_a_recorded_run_resumes_when_the_runner_finishes_an_interrupted_run(tmp_path, monkeypatch):
     model, _ = _model_and_optimizer()
     TrainingCheckpoint("run", directory=tmp_path, model=model).save(loss=1.0)
-    monkeypatch.setenv("COURSE_RESULTS_FILE", str(tmp_path / "results.json"))
-    monkeypatch.setenv("COURSE_RESUME", "1")  # what `run_course --resume` sets
+    # what `python -m tools.run_course --resume` sets
+    for name, value in runmode.runner_environment("full", tmp_path / "results.json", resume=True).items():
+        monkeypatch.setenv(name, value)
     assert TrainingCheckpoint("run", directory=tmp_path, model=model).epoch == 1
 
 

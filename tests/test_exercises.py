@@ -4,8 +4,8 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
-from course_utils import colab, exercises
-from course_utils.exercises import EXERCISE_MESSAGE, MarkerError, strip_solutions
+from tools import colab, exercises
+from tools.exercises import EXERCISE_MESSAGE, MarkerError, strip_solutions
 
 RAISE = f'raise NotImplementedError("{EXERCISE_MESSAGE}")'
 NAME = "01_demo.ipynb"
@@ -207,7 +207,7 @@ def test_check_detects_modified_exercise(synced, capsys):
     path.write_text(path.read_text().replace("YOUR CODE HERE", "x = 1"))
     assert run_check(solutions, exercises_dir) == 1
     out = capsys.readouterr().out
-    assert f"{NAME}: differs" in out and "python -m course_utils.exercises" in out
+    assert f"{NAME}: differs" in out and "python -m tools.exercises" in out
 
 
 def test_check_detects_edited_solution(synced, capsys):
@@ -275,6 +275,6 @@ def test_fix_colab_rewrites_setup_cell_and_badge(tmp_path):
 def test_repository_exercises_are_in_sync_with_solutions():
     problems = exercises.out_of_date(exercises.REPO_ROOT / "solutions", exercises.REPO_ROOT / "exercises")
     assert not problems, (
-        "exercises/ is out of date; run `python -m course_utils.exercises` and commit exercises/:\n"
+        "exercises/ is out of date; run `python -m tools.exercises` and commit exercises/:\n"
         + "\n".join(f"  {path.name}: {reason}" for path, reason in problems)
     )

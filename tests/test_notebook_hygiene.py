@@ -10,8 +10,8 @@ import json
 import nbformat
 import pytest
 
-from course_utils import colab
-from course_utils.exercises import EXERCISE_MESSAGE, PLACEHOLDER, REPO_ROOT, MarkerError, strip_solutions
+from tools import colab
+from tools.exercises import EXERCISE_MESSAGE, PLACEHOLDER, REPO_ROOT, MarkerError, strip_solutions
 
 MACHINE_PATHS = ("/work/", "/root/", "/tmp/", "/home/")
 MARKERS = ("### BEGIN SOLUTION", "### END SOLUTION")
@@ -47,7 +47,7 @@ def test_first_cell_is_title_with_own_colab_badge(path):
     assert cells and cells[0].cell_type == "markdown", f"{path}: the first cell must be the Markdown title"
     assert colab.badge_markdown(path) in cells[0].source, (
         f"{path}, cell index 0: no Colab badge for this notebook; expected {colab.badge_markdown(path)} "
-        f"(run `python -m course_utils.exercises --fix-colab`)"
+        f"(run `python -m tools.exercises --fix-colab`)"
     )
     other = [url for url in _colab_urls(cells[0].source) if url != colab.badge_url(path)]
     assert not other, f"{path}, cell index 0: Colab link(s) to another notebook: {other}"
@@ -65,7 +65,7 @@ def test_first_code_cell_is_the_setup_cell(path):
     index, cell = code[0]
     assert cell.source == colab.SETUP_CELL, (
         f"{_where(path, index, cell)}: the first code cell must be exactly colab.SETUP_CELL "
-        f"(run `python -m course_utils.exercises --fix-colab`)"
+        f"(run `python -m tools.exercises --fix-colab`)"
     )
 
 
@@ -99,7 +99,7 @@ def test_solution_is_fully_executed_without_errors_or_stderr(path):
         where = _where(path, index, cell)
         assert cell.execution_count is not None, (
             f"{where}: not executed (execution_count is null); solutions are stored after a full run "
-            f"with `python -m course_utils.run_course {path}`"
+            f"with `python -m tools.run_course {path}`"
         )
         for output in cell.outputs:
             assert output.output_type != "error", f"{where}: stores an error: {output.ename}: {output.evalue}"
@@ -130,7 +130,7 @@ def test_exercise_has_no_outputs(path):
     for index, cell in _code_cells(_read(path)):
         assert not cell.outputs and cell.execution_count is None, (
             f"{_where(path, index, cell)}: exercises store no outputs; regenerate with "
-            f"`python -m course_utils.exercises`"
+            f"`python -m tools.exercises`"
         )
 
 

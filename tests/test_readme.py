@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from course_utils import run_course
+from tools import run_course
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -40,7 +40,7 @@ def test_results_table_matches_the_results_files():
     readme = (REPO / "README.md").read_text()
     table = _between(readme, run_course.TABLE_START, run_course.TABLE_END).strip()
     expected = (run_course.results_table() + run_course.smoke_summary() + run_course.benchmark_summary()).strip()
-    assert table == expected, "README table is stale: run `python -m course_utils.run_course --table-only`"
+    assert table == expected, "README table is stale: run `python -m tools.run_course --table-only`"
 
 
 def test_results_table_is_built_from_full_runs_only(tmp_path):

@@ -41,3 +41,25 @@ def test_report_refuses_nan_and_odd_types(monkeypatch):
         results.report("loss", float("nan"))
     with pytest.raises(TypeError):
         results.report("shape", (1, 2))
+
+
+def test_the_runner_and_the_notebooks_share_one_set_of_settings(monkeypatch, tmp_path):
+    for name in (runmode.RESULTS_FILE_VARIABLE, runmode.RESUME_VARIABLE):
+        monkeypatch.delenv(name, raising=False)
+    assert runmode.results_file() is None and not runmode.resumes()
+    for resume in (True, False):
+        for name, value in runmode.runner_environment("smoke", tmp_path / "r.json", resume).items():
+            monkeypatch.setenv(name, value)
+        assert runmode.mode() == "smoke" and runmode.results_file() == tmp_path / "r.json"
+        assert runmode.resumes() is resume
+    with pytest.raises(ValueError, match="mode"):
+        runmode.runner_environment("fast", tmp_path / "r.json")
+
+
+def test_report_writes_the_results_file_whole(monkeypatch, tmp_path):
+    path = tmp_path / "r.json"
+    monkeypatch.setenv(runmode.RESULTS_FILE_VARIABLE, str(path))
+    results.report("a", 1)
+    results.report("b", 2.5)
+    assert sorted(json.loads(path.read_text())["metrics"]) == ["a", "b"]
+    assert [p.name for p in tmp_path.iterdir()] == ["r.json"]  # no temporary file left beside it

@@ -12,14 +12,14 @@ Workflow for instructors:
            ### END SOLUTION
 
    and follow that cell with a check cell (``checks.<chapter>.check_xxx(...)``).
-2. Run ``python -m course_utils.exercises``. It rewrites ``exercises/NN_name.ipynb``: each region
+2. Run ``python -m tools.exercises``. It rewrites ``exercises/NN_name.ipynb``: each region
    becomes ``# YOUR CODE HERE`` plus ``raise NotImplementedError(EXERCISE_MESSAGE)`` at the
    marker's indentation, outputs and execution counts are cleared, widget state is dropped, and
    the Colab badge of the first Markdown cell points at the exercise. Cells tagged
    ``solution-only`` (cell metadata ``tags``) are left out of the exercise: use it for output
    or discussion that would give the answer away. Exercises whose solution no longer exists are
    removed. Never edit ``exercises/`` by hand.
-3. ``python -m course_utils.exercises --check`` changes nothing: it exits 1 and lists the
+3. ``python -m tools.exercises --check`` changes nothing: it exits 1 and lists the
    exercises that are missing, different or stale (a test and the pre-stop hook run it).
 
 ``--fix-colab`` rewrites the setup cell (``colab.SETUP_CELL``) and the Colab badge of every
@@ -35,9 +35,8 @@ from pathlib import Path
 
 import nbformat
 
-from course_utils import colab
-
-REPO_ROOT = Path(__file__).resolve().parent.parent
+from course_utils.files import REPO_ROOT
+from tools import colab
 
 BEGIN_MARKER = "### BEGIN SOLUTION"
 END_MARKER = "### END SOLUTION"
@@ -266,7 +265,7 @@ def _report_check(args):
     print("exercises/ is out of date:")
     for path, reason in problems:
         print(f"  {_display(path)}: {reason}")
-    command = "python -m course_utils.exercises"
+    command = "python -m tools.exercises"
     if args.solutions.resolve() != (REPO_ROOT / "solutions").resolve() or \
             args.exercises.resolve() != (REPO_ROOT / "exercises").resolve():
         command += f" --solutions {args.solutions} --exercises {args.exercises}"
@@ -276,7 +275,7 @@ def _report_check(args):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(
-        prog="python -m course_utils.exercises",
+        prog="python -m tools.exercises",
         description="Regenerate exercises/ from solutions/ (see the module docstring).",
     )
     parser.add_argument("--check", action="store_true",

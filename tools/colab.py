@@ -4,7 +4,7 @@ Every notebook starts with the same setup cell (``SETUP_CELL``): on Colab it ins
 ``course_utils`` from the course repository; anywhere else it does nothing, because
 ``pip install -r requirements.txt`` already installed it. A test checks that every notebook
 starts with exactly this cell and that its Colab badge points at the notebook itself.
-A fork changes ``REPOSITORY`` here and runs ``python -m course_utils.exercises --fix-colab``.
+A fork changes ``REPOSITORY`` here and runs ``python -m tools.exercises --fix-colab``.
 """
 
 REPOSITORY = "generative-dl-course/course"

@@ -1,6 +1,6 @@
 """Training speed of the course's GAN code against a plain reference implementation.
 
-    python -m course_utils.benchmark            # writes solutions/results/benchmark.json
+    python -m tools.benchmark            # writes solutions/results/benchmark.json
 
 For the fully connected GAN of chapter 04 and the DCGAN of chapter 05, it times training
 steps per second of the course's own code (taken from the solution notebooks with
@@ -32,8 +32,8 @@ import keras
 import tensorflow as tf
 
 from course_utils import accelerator, data
-from course_utils.notebook_code import notebook_definitions
-from course_utils.run_course import RESULTS_DIR, REPO, hardware_line, versions, write_json
+from tools.notebook_code import notebook_definitions
+from tools.run_course import RESULTS_DIR, REPO_ROOT, hardware_line, versions, write_json
 
 ADAM = {"learning_rate": 2e-4, "beta_1": 0.5}
 
@@ -122,7 +122,7 @@ def _sides(make_run, policy):
 
 def gan_mnist_case(batch_size, policy):
     """Chapter 04: the course's ``make_train_step`` against the reference, on MNIST."""
-    ns = notebook_definitions(REPO / "solutions" / "04_gan_mnist.ipynb")
+    ns = notebook_definitions(REPO_ROOT / "solutions" / "04_gan_mnist.ipynb")
     x, _ = data.load_mnist("train")
 
     def make_run(policy, reference):
@@ -138,7 +138,7 @@ def gan_mnist_case(batch_size, policy):
 
 def dcgan_svhn_case(batch_size, policy):
     """Chapter 05: the course's ``DCGAN.fit`` against the reference, on the SVHN data at hand."""
-    ns = notebook_definitions(REPO / "solutions" / "05_dcgan_svhn.ipynb")
+    ns = notebook_definitions(REPO_ROOT / "solutions" / "05_dcgan_svhn.ipynb")
     x, _, _ = data.load_svhn("train", n=50 * batch_size, value_range=(-1, 1))
     latent_dim = ns["LATENT_DIM"]
 

@@ -1,0 +1,16 @@
+"""The maintainers' tools: they build and measure the course; learners never import them.
+
+Run from the repository root (the folder that holds ``tools/``):
+
+    run_course     python -m tools.run_course     runs notebooks for real, records their results,
+                                                  regenerates the README's chapter table
+    benchmark      python -m tools.benchmark      times the course's GAN training code against a
+                                                  reference implementation
+    exercises      python -m tools.exercises      regenerates exercises/ from solutions/ (--check:
+                                                  only says whether they are in sync)
+    notebook_code  imports a notebook's functions and classes without running it (for benchmark)
+    colab          where the course is installed from on Colab: the notebooks' set-up cell and badge
+
+``tools`` is not installed with ``course_utils`` (pyproject.toml lists only ``course_utils``), so
+a learner's Colab runtime gets only what the notebooks import.
+"""
