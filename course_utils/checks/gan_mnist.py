@@ -10,7 +10,9 @@ import tensorflow as tf
 
 from course_utils.accelerator import global_policy
 from course_utils.checks._doubles import ConstantImage, RecordingOptimizer
-from course_utils.checks._verdict import CheckFailed, passed, require
+from course_utils.checks._learner import (NoiseSpy, TrainingSpy, call_training_step, gradient_or_none,
+                                          take_at_most)
+from course_utils.checks._verdict import CheckFailed, call_learner, passed, require
 
 _bce = keras.losses.BinaryCrossentropy(from_logits=True)
 
@@ -46,24 +48,35 @@ def _dataset_chain(dataset):
     return names
 
 
+def _contiguous_batches(batches, n):
+    """Whether every batch holds a run of consecutive images (image i is filled with i / (n - 1))."""
+    for batch in batches:
+        index = np.sort(np.rint((batch[:, 0, 0, 0] + 1) / 2 * (n - 1)).astype(int))
+        if not np.array_equal(index, np.arange(index[0], index[0] + len(index))):
+            return False
+    return True
+
+
 def check_make_dataset(make_dataset):
     """``make_dataset(images, batch_size)``: images in [0, 1] -> shuffled batches in [-1, 1]."""
     n, batch_size = 64, 16
     values = np.linspace(0.0, 1.0, n, dtype=np.float32)  # image i is filled with values[i]
     images = np.broadcast_to(values[:, None, None, None], (n, 28, 28, 1)).copy()
-    dataset = make_dataset(images, batch_size)
+    dataset = call_learner("make_dataset(images, batch_size) raised", make_dataset, images, batch_size)
+    require(dataset is not None, "make_dataset returned None: did you forget `return`?")
     require(isinstance(dataset, tf.data.Dataset),
             f"make_dataset should return a tf.data.Dataset; got {type(dataset).__name__}.")
-    require(not isinstance(dataset.element_spec, tuple),
-            "the dataset yields tuples; a GAN needs only the images: "
+    require(isinstance(dataset.element_spec, tf.TensorSpec),
+            "the dataset yields tuples (or dicts) of several tensors; a GAN needs only the images: "
             "tf.data.Dataset.from_tensor_slices(images), without labels.")
-    epochs = [[np.asarray(batch) for batch in dataset] for _ in range(2)]
+    epochs = [take_at_most(dataset, n, "one pass over your dataset") for _ in range(2)]
     first = epochs[0]
     require(first and first[0].ndim == 4,
             f"each element should be a batch shaped (batch, 28, 28, 1); got {first[0].shape if first else 'nothing'}. "
             "Call .batch(batch_size).")
     require(first[0].shape == (batch_size, 28, 28, 1),
-            f"with batch_size={batch_size} the first batch should be ({batch_size}, 28, 28, 1); got {first[0].shape}.")
+            f"with batch_size={batch_size} the first batch should be ({batch_size}, 28, 28, 1); got "
+            f"{first[0].shape}. Use the batch_size argument, not a fixed number.")
     seen = np.concatenate(first)[:, 0, 0, 0]
     require(len(seen) in (n, n - n % batch_size),
             f"one pass over the dataset gave {len(seen)} images for {n} inputs: each image once per epoch.")
@@ -82,6 +95,16 @@ def check_make_dataset(make_dataset):
     require(not np.allclose(seen, expected_order),
             "the batches come in the order of the input: shuffle the images (.shuffle(len(images))) "
             "so that each batch mixes digits.")
+    require(not all(_contiguous_batches(epoch, n) for epoch in epochs),
+            "each batch holds the same neighbouring images in every epoch, only the order of the batches "
+            "changes: you shuffle after .batch, which shuffles whole batches. Call .shuffle before .batch, "
+            "so that every batch mixes images from the whole dataset.")
+    # A full shuffle leaves the second half of the images out of a first batch with probability
+    # 1e-6 per epoch (1e-12 for both); a buffer of one batch never reaches that half.
+    require(not all(np.max(epoch[0]) < 0 for epoch in epochs),
+            "the first batch of every epoch holds only images from the start of the data: the shuffle "
+            "buffer is too small to mix the dataset. Use .shuffle(len(images)), a buffer as large as the "
+            "dataset.")
     second = np.concatenate(epochs[1])[:, 0, 0, 0]
     require(not np.allclose(seen, second),
             "both epochs gave the same order: shuffle AFTER .cache(), otherwise the cache stores the "
@@ -100,6 +123,12 @@ def check_make_dataset(make_dataset):
 
 _REAL_LOGITS = tf.constant([[2.0], [-1.0], [0.5], [3.0]])
 _FAKE_LOGITS = tf.constant([[-2.0], [1.0], [-0.5], [0.0]])
+
+
+_SUMMED_MESSAGE = ("the loss is summed over the batch: average it (Keras losses do), so that its size does "
+                   "not depend on the batch size.")
+_SIGMOID_MESSAGE = ("the logits went through a sigmoid before the loss: BinaryCrossentropy(from_logits=True) "
+                    "applies the sigmoid itself, so pass it the raw logits.")
 
 
 def _discriminator_candidates(real, fake, smoothing):
@@ -122,32 +151,37 @@ def _discriminator_candidates(real, fake, smoothing):
         "the loss treats the logits as probabilities: the discriminator returns raw logits, so use "
         "BinaryCrossentropy(from_logits=True) (or tf.nn.sigmoid_cross_entropy_with_logits).":
             _bce_probabilities((1 - smoothing) * ones, real) + _bce_probabilities(zeros, fake),
+        _SIGMOID_MESSAGE: _bce((1 - smoothing) * ones, tf.sigmoid(real)) + _bce(zeros, tf.sigmoid(fake)),
     }
     if smoothing:
         mistakes["the smoothing argument is ignored: real labels should be 1 - smoothing."] = (
             _bce(ones, real) + _bce(zeros, fake))
+    if abs(smoothing - 0.1) > 1e-6:
+        mistakes[f"the smoothing argument is ignored: your real labels are 0.9 whatever `smoothing` is "
+                 f"(here {smoothing:g}). Use 1 - smoothing, and pass `smoothing` on where you call the loss."] = _bce(0.9 * ones, real) + _bce(zeros, fake)
     return right, mistakes
 
 
 def check_discriminator_loss(discriminator_loss):
     """``discriminator_loss(real_logits, fake_logits, smoothing)``: BCE, real -> 1 - smoothing, fake -> 0."""
     for smoothing in (0.2, 0.0):
-        value = _scalar(discriminator_loss(_REAL_LOGITS, _FAKE_LOGITS, smoothing), "discriminator_loss")
+        value = _scalar(call_learner(f"discriminator_loss(real_logits, fake_logits, {smoothing:g}) raised",
+                                     discriminator_loss, _REAL_LOGITS, _FAKE_LOGITS, smoothing),
+                        "discriminator_loss")
         right, mistakes = _discriminator_candidates(_REAL_LOGITS, _FAKE_LOGITS, smoothing)
         if _matches(value, right) or _matches(value, right / 2):  # the mean of the two terms is fine too
             continue
         for message, candidate in mistakes.items():
             require(not (_matches(value, candidate) or _matches(value, candidate / 2)), message)
         require(not _matches(value, 4 * right),
-                "the loss is summed over the batch: average it (Keras losses do), so that its size "
-                "does not depend on the batch size.")
+                _SUMMED_MESSAGE)
         raise CheckFailed(
             f"with smoothing={smoothing} expected {float(right):.4f} (BCE of real logits against "
             f"{1 - smoothing:g} plus BCE of fake logits against 0), got {value:.4f}.")
     logits = tf.Variable(_REAL_LOGITS)
     with tf.GradientTape() as tape:
-        loss = discriminator_loss(logits, _FAKE_LOGITS, 0.1)
-    require(tape.gradient(loss, logits) is not None,
+        loss = call_learner("discriminator_loss raised", discriminator_loss, logits, _FAKE_LOGITS, 0.1)
+    require(gradient_or_none(tape, loss, logits) is not None,
             "no gradient flows through your loss: compute it with TensorFlow/Keras ops, not NumPy.")
     passed("discriminator loss: real images labelled 1 - smoothing, generated images labelled 0")
 
@@ -158,7 +192,7 @@ def check_discriminator_loss(discriminator_loss):
 def check_generator_loss(generator_loss):
     """``generator_loss(fake_logits)``: the non-saturating loss -log D(G(z)), i.e. BCE against 1."""
     fake = tf.constant([[-3.0], [0.5], [2.0]])
-    value = _scalar(generator_loss(fake), "generator_loss")
+    value = _scalar(call_learner("generator_loss(fake_logits) raised", generator_loss, fake), "generator_loss")
     ones, zeros = tf.ones_like(fake), tf.zeros_like(fake)
     right = _bce(ones, fake)
     if not _matches(value, right):
@@ -174,11 +208,14 @@ def check_generator_loss(generator_loss):
                 "real labels only. The generator's target is exactly 1.")
         require(not _matches(value, _bce_probabilities(ones, fake)),
                 "the loss treats the logits as probabilities: use BinaryCrossentropy(from_logits=True).")
+        require(not _matches(value, _bce(ones, tf.sigmoid(fake))), _SIGMOID_MESSAGE)
+        require(not _matches(value, len(fake) * right),
+                _SUMMED_MESSAGE)
         raise CheckFailed(f"expected -mean(log D(G(z))) = {float(right):.4f} for these logits; got {value:.4f}.")
     rejected = tf.Variable([[-8.0]])  # D(G(z)) = 0.0003: the discriminator is sure it is fake
     with tf.GradientTape() as tape:
-        loss = generator_loss(rejected)
-    gradient = tape.gradient(loss, rejected)
+        loss = call_learner("generator_loss raised", generator_loss, rejected)
+    gradient = gradient_or_none(tape, loss, rejected)
     require(gradient is not None,
             "no gradient flows through your loss: compute it with TensorFlow/Keras ops, not NumPy.")
     require(abs(float(gradient[0, 0])) > 0.9,
@@ -190,23 +227,14 @@ def check_generator_loss(generator_loss):
 # --- exercise 4: the training step -------------------------------------------------------------
 
 
-class _TrainingSpy(keras.layers.Layer):
-    """Passes its input through and remembers the ``training`` flag of every call."""
-
-    def __init__(self, **kwargs):
-        super().__init__(**kwargs)
-        self.flags = []
-
-    def call(self, x, training=None):
-        self.flags.append(training)
-        return x
-
-
-def _tiny_gan(latent_dim, n=6):
+def _tiny_gan(latent_dim, n=64):
+    """A generator that draws one learnable image whatever its noise, a linear discriminator, spies
+    on the noise and the training flags, and ``n`` real images (enough to judge the noise's spread)."""
     rng = np.random.default_rng(0)
     image = rng.uniform(-1, 1, size=(28, 28, 1)).astype(np.float32)
-    g_spy, d_spy = _TrainingSpy(name="g_spy"), _TrainingSpy(name="d_spy")
-    generator = keras.Sequential([keras.Input((latent_dim,)), ConstantImage(image), g_spy], name="generator")
+    noise_spy, g_spy, d_spy = NoiseSpy(name="noise_spy"), TrainingSpy(name="g_spy"), TrainingSpy(name="d_spy")
+    generator = keras.Sequential([keras.Input((latent_dim,)), noise_spy, ConstantImage(image), g_spy],
+                                 name="generator")
     discriminator = keras.Sequential(
         [keras.Input((28, 28, 1)), keras.layers.Flatten(), d_spy, keras.layers.Dense(1)], name="discriminator")
     kernel = rng.normal(scale=0.05, size=(28 * 28, 1)).astype(np.float32)
@@ -215,7 +243,23 @@ def _tiny_gan(latent_dim, n=6):
     real = rng.uniform(-1, 1, size=(n, 28, 28, 1)).astype(np.float32)
     g_spy.flags.clear()  # forget the calls Keras made while building the models
     d_spy.flags.clear()
-    return generator, discriminator, g_spy, d_spy, real
+    return generator, discriminator, noise_spy, g_spy, d_spy, real
+
+
+def _check_noise(noise, n, latent_dim):
+    """The noise one training step gave the generator: one standard normal vector per real image."""
+    require(noise.shape == (n, latent_dim),
+            f"the generator got noise of shape {noise.shape} for a batch of {n} real images: draw one noise "
+            "vector per real image, tf.random.normal([batch_size, latent_dim]) with batch_size = "
+            "tf.shape(real_images)[0], not a fixed number.")
+    require(not np.allclose(noise, noise[:1]),
+            "every image of the batch got the same noise vector, so all fakes of a step are one image: "
+            "draw [batch_size, latent_dim] numbers, not one vector repeated.")
+    # n * latent_dim >= 500 draws: a standard normal's mean lies within 0.3 and its spread within
+    # 0.7-1.3 by more than six standard errors; uniform noise (std 0.29 or 0.58) lies far outside.
+    require(abs(noise.mean()) < 0.3 and 0.7 < noise.std() < 1.3,
+            f"the noise has mean {noise.mean():.2f} and standard deviation {noise.std():.2f}: draw it from "
+            "the standard normal distribution (tf.random.normal), the one you will sample from later.")
 
 
 def _flat(grads):
@@ -235,13 +279,14 @@ def check_train_step(make_train_step, latent_dim=100, smoothing=0.2):
     """``make_train_step(generator, discriminator, g_optimizer, d_optimizer, smoothing)`` returns a
     ``train_step(real_images)`` that updates the discriminator, then the generator, and returns
     ``{"d_loss", "g_loss", "d_real", "d_fake"}``."""
-    generator, discriminator, g_spy, d_spy, real = _tiny_gan(latent_dim)
+    generator, discriminator, noise_spy, g_spy, d_spy, real = _tiny_gan(latent_dim)
     g_optimizer, d_optimizer = RecordingOptimizer(), RecordingOptimizer()
-    train_step = make_train_step(generator, discriminator, g_optimizer, d_optimizer, smoothing)
+    train_step = call_learner("make_train_step raised", make_train_step, generator, discriminator,
+                              g_optimizer, d_optimizer, smoothing)
     was_eager = tf.config.functions_run_eagerly()
     tf.config.run_functions_eagerly(True)  # so the stand-in optimizers see the gradients' values
     try:
-        out = train_step(tf.constant(real))
+        out = call_training_step("train_step(real_images) raised", train_step, tf.constant(real))
     finally:
         tf.config.run_functions_eagerly(was_eager)
 
@@ -259,6 +304,7 @@ def check_train_step(make_train_step, latent_dim=100, smoothing=0.2):
             "the discriminator is called without training=True in the training step: write "
             "discriminator(images, training=True). Without it its dropout is switched off "
             "during training, and it overfits the real images.")
+    _check_noise(noise_spy.seen.numpy(), len(real), latent_dim)
 
     d_vars = {id(v) for v in discriminator.trainable_variables}
     g_vars = {id(v) for v in generator.trainable_variables}
@@ -314,5 +360,16 @@ def check_train_step(make_train_step, latent_dim=100, smoothing=0.2):
         for message, loss in g_mistakes.items():
             require(not _close(g_got, _flat(tape.gradient(loss, g_list))), f"in the generator step, {message}")
         raise CheckFailed("the generator's gradient does not match generator_loss(discriminator(fakes)).")
+    del tape
+
+    # Compiled, as in training: noise drawn with NumPy inside the tf.function is fixed at tracing.
+    noises = []
+    for _ in range(2):
+        call_training_step("train_step, compiled by tf.function, raised", train_step, tf.constant(real))
+        noises.append(noise_spy.seen.numpy())
+    require(not np.array_equal(*noises),
+            "the compiled train_step feeds the generator the same noise at every step: NumPy (or Python) "
+            "random numbers inside a tf.function are drawn once, when it is traced, and then frozen into "
+            "the graph. Draw the noise with tf.random.normal.")
     passed("train step: the discriminator learns from real and fake images, then the generator "
            "alone learns to fool it, all with training=True")

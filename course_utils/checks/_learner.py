@@ -1,0 +1,310 @@
+"""Looking at what a learner built: the layers of a model, a function run the way training runs it."""
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from course_utils.checks._verdict import CheckFailed, call_learner, require
+
+# --- layer stacks ---------------------------------------------------------------------------------
+
+_WEIGHTED = (keras.layers.Dense, keras.layers.EinsumDense, keras.layers.Conv1D, keras.layers.Conv2D,
+             keras.layers.Conv3D, keras.layers.Conv1DTranspose, keras.layers.Conv2DTranspose,
+             keras.layers.Conv3DTranspose)
+"""Layers that compute a linear map of their input, before their own activation."""
+
+_NO_ACTIVATION = (keras.layers.BatchNormalization, keras.layers.LayerNormalization, keras.layers.Dropout,
+                  keras.layers.SpatialDropout1D, keras.layers.SpatialDropout2D, keras.layers.GaussianNoise,
+                  keras.layers.Reshape, keras.layers.Flatten, keras.layers.UpSampling2D,
+                  keras.layers.ZeroPadding2D, keras.layers.Identity)
+"""Layers that sit between two weighted layers without adding a nonlinearity."""
+
+
+def _has_activation(layer):
+    activation = getattr(layer, "activation", None)  # a function, or a layer such as LeakyReLU(0.2)
+    return activation is not None and getattr(activation, "__name__", None) != "linear"
+
+
+def _steps(model):
+    """The layers and ops of ``model``, in the order they run."""
+    return model.layers if isinstance(model, keras.Sequential) else getattr(model, "operations", [])
+
+
+def _producers(model):
+    """``{operation: the operation whose output it reads}`` for the single-input steps of ``model``."""
+    if isinstance(model, keras.Sequential):
+        return dict(zip(model.layers[1:], model.layers[:-1]))
+    producers = {}
+    for operation in _steps(model):
+        try:
+            source = operation.input
+        except Exception:  # a shared layer, or an input layer: no single producer
+            continue
+        if not isinstance(source, (list, tuple)):
+            producers[operation] = source._keras_history.operation
+    return producers
+
+
+def stacked_linear_layers(model):
+    """Pairs ``(first, second, between)`` of Dense or convolution layers in ``model`` (and in the models
+    inside it) where ``second`` reads ``first``'s output with no activation anywhere on the way:
+    ``between`` names the layers in between (batch norm, dropout, reshaping), none of which adds a
+    nonlinearity. Such a pair computes a single linear map: an activation is missing.
+
+    Only plain chains are followed; a step the helper cannot read (a Lambda, a layer called twice, an
+    op with several inputs) ends the chain, so a pair is reported only when it is certain.
+    """
+    pairs = []
+    try:
+        for inner in _steps(model):
+            if isinstance(inner, keras.Model):
+                pairs += stacked_linear_layers(inner)
+        producers = _producers(model)
+        for operation in producers:
+            if not isinstance(operation, _WEIGHTED):
+                continue
+            between, source = [], producers.get(operation)
+            while isinstance(source, _NO_ACTIVATION):
+                between.append(source.name)
+                source = producers.get(source)
+            if isinstance(source, _WEIGHTED) and not _has_activation(source):
+                pairs.append((source, operation, between[::-1]))
+    except Exception:  # a model built in a way this reader does not know: report nothing rather than guess
+        return pairs
+    return pairs
+
+
+def missing_activation_message(model, advice):
+    """A message naming the first pair of ``stacked_linear_layers(model)``, or None if there is none."""
+    pairs = stacked_linear_layers(model)
+    if not pairs:
+        return None
+    first, second, between = pairs[0]
+    via = f" (through {', '.join(between)} only)" if between else ""
+    return (f"layer '{second.name}' takes the output of layer '{first.name}'{via} with no activation in "
+            f"between: two linear layers in a row compute one linear map, so one layer of the stack is "
+            f"wasted. {advice}")
+
+
+# --- a function run as training runs it -------------------------------------------------------------
+
+
+def run_compiled_twice(what, function, *args):
+    """``function(*args)`` traced once as a ``tf.function`` and run twice, as a training step runs.
+
+    Returns the two results as NumPy (nested like the result). Randomness drawn with NumPy or Python's
+    ``random`` is fixed when the function is traced, so it gives the same values in both results. Use it
+    after the function has run eagerly: here every error becomes a CheckFailed that starts with ``what``,
+    TensorFlow's NotImplementedError for a NumPy call on a symbolic tensor included.
+    """
+    compiled = tf.function(function)
+    try:
+        results = [compiled(*args) for _ in range(2)]
+    except CheckFailed:
+        raise
+    except Exception as error:  # a traced error's message is a traceback; its last line says what went wrong
+        cause = (str(error).strip().splitlines() or [""])[-1].strip()
+        raise CheckFailed(f"{what}: {type(error).__name__}: {cause}") from error
+    return [tf.nest.map_structure(np.asarray, result) for result in results]
+
+
+def call_watched(what, function, *args, **kwargs):
+    """``function(*args, **kwargs)`` under a GradientTape that watches every float tensor in ``args``.
+
+    Returns ``(result, gradient)``: ``gradient(x)`` is the gradient of the result with respect to one of
+    those tensors, or None when none flows (the result was computed with NumPy, or is no tensor). An
+    error of the learner's code becomes a CheckFailed that starts with ``what``.
+    """
+    with tf.GradientTape(persistent=True) as tape:
+        for tensor in tf.nest.flatten(args):
+            if tf.is_tensor(tensor) and tensor.dtype.is_floating:
+                tape.watch(tensor)
+        result = call_learner(what, function, *args, **kwargs)
+
+    def gradient(x):
+        if not tf.is_tensor(result):
+            return None
+        try:
+            return tape.gradient(result, x)
+        except Exception:  # e.g. an integer result: no gradient
+            return None
+
+    return result, gradient
+
+
+# --- what a learner's code returned, and a model's last activation (chapters 01-03) -----------------
+
+
+def learner_array(result, what):
+    """``result`` as a float64 NumPy array; None, or something that is not numbers, becomes a CheckFailed."""
+    require(result is not None, f"{what} returned None: did you forget `return`?")
+    try:
+        return np.asarray(result, dtype=np.float64)
+    except (TypeError, ValueError) as error:
+        raise CheckFailed(f"{what} should return numbers; it returned a {type(result).__name__}: "
+                          f"{str(result)[:80]!r}.") from error
+
+
+def final_activation(model):
+    """The name of the activation that ``model`` applies last ('linear' for none), or None if unreadable.
+
+    Follows the output back through reshaping, dropout and normalisation layers, and into nested models.
+    """
+    activation_layers = {keras.layers.ReLU: "relu", keras.layers.Softmax: "softmax",
+                         keras.layers.LeakyReLU: "leaky_relu", keras.layers.ELU: "elu"}
+    try:
+        step = model.layers[-1] if isinstance(model, keras.Sequential) else model.outputs[0]._keras_history.operation
+        producers = _producers(model)
+        while isinstance(step, _NO_ACTIVATION):
+            step = producers.get(step)
+        if isinstance(step, keras.Model):
+            return final_activation(step)
+        if isinstance(step, _WEIGHTED + (keras.layers.Activation,)):
+            return step.activation.__name__
+        return activation_layers.get(type(step))
+    except Exception:  # a model built in a way this reader does not know: say nothing rather than guess
+        return None
+
+
+def random_at_inference_message(model, inputs, what):
+    """A message if ``model`` gives two different outputs for the same ``inputs`` in inference mode, else None."""
+    first, second = (np.asarray(call_learner(f"{what} failed on a batch of shape {inputs.shape}",
+                                             model, inputs, training=False)) for _ in range(2))
+    if np.array_equal(first, second):
+        return None
+    return (f"{what} gives a different output each time it sees the same input, outside training: a "
+            "Dropout or GaussianNoise layer called with training=True stays on when the model is used. "
+            "Call such layers without `training=` (Keras switches them on in fit only).")
+
+
+# --- a function run as tf.data and a train step run it, with an unknown batch size ---------------------
+
+
+def run_traced_without_batch_size(what, function, *arrays):
+    """``function(*arrays)`` traced once as a ``tf.function`` whose inputs have an unknown batch size
+    (as inside ``Dataset.map`` after ``.batch`` or a Keras ``train_step``), then run twice.
+
+    Returns the two results. An error, raised while tracing or running, becomes a
+    CheckFailed that starts with ``what`` and suggests ``tf.shape(x)`` when ``x.shape`` had a None in it.
+    """
+    specs = [tf.TensorSpec((None, *np.shape(a)[1:]), tf.float32) for a in arrays]
+    compiled = tf.function(function, input_signature=specs)
+    tensors = [tf.constant(a, tf.float32) for a in arrays]
+    try:
+        return [compiled(*tensors) for _ in range(2)]
+    except NotImplementedError:
+        raise
+    except Exception as error:
+        hint = (" The batch size is None while the function is traced: use tf.shape(x), which is known when "
+                "it runs, instead of x.shape." if "None" in str(error) or "partially known" in str(error) else "")
+        raise CheckFailed(f"{what}: {type(error).__name__}: {str(error).strip().splitlines()[-1]}{hint}") from error
+
+
+def take_bounded(dataset, limit, what):
+    """The first elements of a learner's ``dataset``, at most ``limit`` of them, as a list.
+
+    Never runs forever: more than ``limit`` elements, or an infinite cardinality (``.repeat()``),
+    becomes a CheckFailed saying that one pass does not end. An error while reading becomes a
+    CheckFailed starting with ``what``.
+    """
+    endless = (f"{what}: one pass over your dataset does not end (more than {limit} elements were read "
+               "and it went on): is there a .repeat()? model.fit runs one pass per epoch; leave .repeat() out.")
+    require(call_learner(what, dataset.cardinality) != tf.data.INFINITE_CARDINALITY, endless)
+    elements = call_learner(what, lambda: list(dataset.take(limit + 1)))
+    require(len(elements) <= limit, endless)
+    return elements
+
+
+def pixel_output_message(outputs, what):
+    """Why ``outputs``, a batch of images that should come out of a sigmoid, are not pixels in [0, 1]; or None.
+
+    Give a batch from inputs large enough to push the last layer far into both tails of its activation:
+    then a missing, a relu or a tanh output leaves [0, 1], a sigmoid after a relu stays above 0.5, and a
+    softmax shows as images whose pixels sum to 1 (or, over one channel, as an output of all ones).
+    """
+    flat = outputs.reshape(len(outputs), -1)
+    if not np.all(np.isfinite(flat)):
+        return f"{what} returns NaN or infinite values: is there a division or a log of something that can be 0?"
+    if flat.min() < 0.0 or flat.max() > 1.0:
+        return (f"{what} returns values in [{flat.min():.3g}, {flat.max():.3g}], outside [0, 1]: pixel intensities "
+                "live in [0, 1], so the last layer needs activation='sigmoid' (a linear, relu or tanh output "
+                "leaves that range).")
+    if flat.shape[1] > 1 and np.allclose(flat.sum(axis=1), 1.0, atol=1e-3):
+        return (f"the pixels of each image {what} returns sum to 1: a softmax makes all pixels share one unit "
+                "of brightness. Use activation='sigmoid', which gives each pixel its own value in [0, 1].")
+    if np.ptp(flat, axis=0).max() < 1e-6:
+        return (f"{what} returns the same image whatever its input (every pixel {flat[0, 0]:.3g}): a softmax over "
+                "a single channel is always 1. Use activation='sigmoid' on the last layer.")
+    if flat.min() >= 0.5 - 1e-6:
+        return (f"{what} never returns a value below 0.5, even for inputs that drive its last layer far: a sigmoid "
+                "of something that is never negative (a relu output, or a second sigmoid) cannot draw a dark "
+                "pixel. Apply one sigmoid to the last layer's raw output: activation='sigmoid' on that layer, "
+                "with no relu before it.")
+    return None
+
+
+# --- a learner's dataset, read with a bound ------------------------------------------------------------
+
+
+def take_at_most(dataset, limit, what):
+    """The first elements of the learner's ``dataset`` as NumPy values, ``limit`` of them at most.
+
+    Reads one element more than ``limit`` to tell an endless dataset (a ``.repeat()``) from one that
+    ends; that, or an error raised while reading, becomes a CheckFailed naming ``what``.
+    """
+    def read():
+        return [tf.nest.map_structure(np.asarray, element) for element in dataset.take(limit + 1)]
+
+    elements = call_learner(f"reading {what} raised", read)
+    require(len(elements) <= limit,
+            f"{what} went on past {limit} elements, more than one pass over the check's data can give "
+            "(the check stopped reading there). Does it end? A .repeat() without a count makes a dataset "
+            "endless, and so every epoch of fit: leave it out, fit starts each epoch anew by itself.")
+    return elements
+
+
+# --- gradients and training steps ------------------------------------------------------------------------
+
+
+def gradient_or_none(tape, target, sources):
+    """``tape.gradient(target, sources)``, or None when ``target`` is no TensorFlow tensor (the learner
+    computed it outside TensorFlow, e.g. with NumPy, so no gradient can flow)."""
+    return tape.gradient(target, sources) if tf.is_tensor(target) else None
+
+
+def call_training_step(what, step, *args):
+    """``call_learner`` for a training step: a GradientTape asked twice gets its own explanation."""
+    try:
+        return call_learner(what, step, *args)
+    except CheckFailed as failure:
+        if "non-persistent GradientTape" not in str(failure):
+            raise
+        raise CheckFailed(
+            f"{what}: a GradientTape was asked for gradients twice. A tape gives one set of gradients: use "
+            "one tape per network (one around the discriminator's loss, one around the generator's), or "
+            "GradientTape(persistent=True).") from failure
+
+
+class TrainingSpy(keras.layers.Layer):
+    """Passes its input through and remembers the ``training`` flag of every call."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.flags = []
+
+    def call(self, x, training=None):
+        self.flags.append(training)
+        return x
+
+
+class NoiseSpy(keras.layers.Layer):
+    """Passes its input through and keeps the last input it saw in ``seen`` (a variable of any shape,
+    so that it also records inside a compiled function)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.seen = tf.Variable(tf.zeros((0, 0)), shape=tf.TensorShape(None), trainable=False)
+
+    def call(self, x):
+        self.seen.assign(x)
+        return x
