@@ -23,8 +23,9 @@ def generator(latent_dim, use_label=True, use_noise=True, label_shape=(), one_ho
     labels = keras.Input((10,) if one_hot else label_shape, dtype="float32" if one_hot else "int32")
     embedded = layers.Dense(4)(labels) if one_hot else layers.Embedding(10, 4)(labels)
     parts = ([noise] if use_noise else []) + ([embedded] if use_label else [])
-    h = layers.Concatenate()(parts) if len(parts) > 1 else layers.Dense(4)(parts[0])
-    images = layers.Reshape((28, 28, 1))(layers.Dense(784, activation=activation)(layers.Dense(16)(h)))
+    h = layers.Concatenate()(parts) if len(parts) > 1 else layers.Dense(4, activation="relu")(parts[0])
+    h = layers.Dense(16, activation="relu")(h)
+    images = layers.Reshape((28, 28, 1))(layers.Dense(784, activation=activation)(h))
     return keras.Model([noise, labels], images)
 
 

@@ -103,7 +103,7 @@ def run_compiled_twice(what, function, *args):
     except CheckFailed:
         raise
     except Exception as error:  # a traced error's message is a traceback; its last line says what went wrong
-        cause = (str(error).strip().splitlines() or [""])[-1].strip()
+        cause = (str(error).strip().splitlines() or [""])[-1].strip().removeprefix(f"{type(error).__name__}: ")
         raise CheckFailed(f"{what}: {type(error).__name__}: {cause}") from error
     return [tf.nest.map_structure(np.asarray, result) for result in results]
 

@@ -4,11 +4,14 @@ Each check runs the learner's function on small inputs whose right answer is kno
 the mistake when the answer matches a typical wrong one.
 """
 
+import keras
 import numpy as np
 import tensorflow as tf
 
-from course_utils.checks._numeric import log_softmax
-from course_utils.checks._verdict import CheckFailed, match_named_mistake, passed, require, scalar_result
+from course_utils.checks._learner import call_watched, missing_activation_message, run_compiled_twice
+from course_utils.checks._numeric import log_softmax, softmax
+from course_utils.checks._verdict import (CheckFailed, call_learner, match_named_mistake, passed, require,
+                                          scalar_result)
 
 NUM_CLASSES = 10
 IMAGE_SHAPE = (28, 28, 1)
@@ -29,10 +32,24 @@ def _ce(logits, labels):
 # --- the conditional generator -----------------------------------------------------------------
 
 
+def _generate(generator, noise, labels):
+    try:
+        return np.asarray(generator([noise, labels], training=False))
+    except Exception as error:
+        raise CheckFailed(
+            f"calling generator([noise, labels]) with noise {noise.shape} and integer labels {labels.shape} failed "
+            f"({type(error).__name__}: {str(error)[:200]}). The generator takes TWO inputs: "
+            "keras.Input((latent_dim,)) and keras.Input((), dtype='int32') for the labels; embed the labels with "
+            "layers.Embedding(10, dim) (not one-hot vectors) and concatenate the embedding with the noise."
+        ) from error
+
+
 def check_generator(build_generator, latent_dim=100):
     """``build_generator(latent_dim)``: a model ``[noise (N, latent_dim), labels (N,) int] -> images``."""
     try:
         generator = build_generator(latent_dim)
+    except NotImplementedError:
+        raise  # the exercise is not done yet: its own message says so
     except Exception as error:
         raise CheckFailed(
             f"build_generator({latent_dim}) failed ({type(error).__name__}: {str(error)[:200]}). If the labels are "
@@ -47,28 +64,29 @@ def check_generator(build_generator, latent_dim=100):
     rng = np.random.default_rng(0)
     noise = np.repeat(rng.standard_normal((1, latent_dim)).astype(np.float32), NUM_CLASSES, axis=0)
     labels = np.arange(NUM_CLASSES, dtype=np.int32)
-    try:
-        images = np.asarray(generator([noise, labels], training=False))
-    except Exception as error:
-        raise CheckFailed(
-            f"calling generator([noise, labels]) with noise {noise.shape} and integer labels {labels.shape} failed "
-            f"({type(error).__name__}: {str(error)[:200]}). The generator takes TWO inputs: "
-            "keras.Input((latent_dim,)) and keras.Input((), dtype='int32') for the labels; embed the labels with "
-            "layers.Embedding(10, dim) (not one-hot vectors) and concatenate the embedding with the noise."
-        ) from error
+    images = _generate(generator, noise, labels)
     require(images.shape == (NUM_CLASSES, *IMAGE_SHAPE),
             f"expected images of shape ({NUM_CLASSES}, 28, 28, 1) for {NUM_CLASSES} labels; got {images.shape}.")
-    loud = np.asarray(generator([50 * noise, labels], training=False))  # large noise: only tanh stays in range
-    require(loud.min() >= -1.0 and loud.max() <= 1.0,
-            "generated pixels leave [-1, 1]: end the generator with a tanh, like chapter 04.")
     spread = np.abs(images - images[:1]).max()
     require(spread > 1e-4,
             "the same noise with ten different labels gives ten identical images: the generator ignores the "
             "label. Feed the label embedding into the network (concatenate it with the noise).")
     other_noise = rng.standard_normal((2, latent_dim)).astype(np.float32)
-    two = np.asarray(generator([other_noise, np.array([3, 3], dtype=np.int32)], training=False))
+    two = _generate(generator, other_noise, np.array([3, 3], dtype=np.int32))
     require(np.abs(two[0] - two[1]).max() > 1e-4,
             "two different noise vectors with the same label give the same image: the noise must reach the network.")
+    loud = _generate(generator, 50 * noise, labels)  # large noise drives the output layer to its limits
+    low, high = float(loud.min()), float(loud.max())
+    require(low < 0,
+            f"the generated pixels are never negative (the smallest is {low:.2f}), but the training images are "
+            "scaled to [-1, 1]: the output layer ends with an activation whose values are >= 0 (sigmoid, relu or "
+            "softmax). End the generator with tanh, like chapter 04.")
+    require(low >= -1.0 and high <= 1.0,
+            f"generated pixels range over [{low:.3g}, {high:.3g}], outside [-1, 1]: the output layer has no tanh. "
+            "End the generator with tanh, like chapter 04.")
+    missing = missing_activation_message(
+        generator, "Follow each hidden Dense layer (and its BatchNormalization) with a LeakyReLU(0.2).")
+    require(missing is None, missing)
     passed(f"the generator maps noise {noise.shape[1:]} and an integer label to a 28x28x1 image in [-1, 1], "
            "and both inputs change the image")
 
@@ -77,30 +95,65 @@ def check_generator(build_generator, latent_dim=100):
 
 
 class _SpyGenerator:
-    """Stands in for a generator: records its inputs; image i is filled with labels[i] / 10."""
+    """Stands in for a generator: records each call; image i is filled with labels[i] / 10.
+
+    It never raises, so that a malformed call is reported by the check rather than as an error of the
+    learner's code; it works eagerly and inside a tf.function.
+    """
 
     def __init__(self):
-        self.calls = []
+        self.calls = []  # (noise, labels, training) per call, or None for a call without [noise, labels]
 
     def __call__(self, inputs, training=None):
-        require(isinstance(inputs, (list, tuple)) and len(inputs) == 2,
-                "call the generator with a list [noise, labels], as it was built.")
-        noise, labels = (np.asarray(t) for t in inputs)
-        self.calls.append((noise, labels))
-        fill = labels / 10.0 if labels.ndim == 1 else np.zeros(len(noise))  # wrong shapes: reported later
-        return tf.constant(np.broadcast_to(fill.reshape(-1, 1, 1, 1), (len(fill), *IMAGE_SHAPE)), tf.float32)
+        if not (isinstance(inputs, (list, tuple)) and len(inputs) == 2):
+            self.calls.append(None)
+            return tf.zeros([1, *IMAGE_SHAPE])
+        noise, labels = (tf.convert_to_tensor(t) for t in inputs)
+        self.calls.append((noise, labels, training))
+        fill = tf.cast(labels, tf.float32) / 10.0 if labels.shape.rank == 1 else tf.zeros(tf.shape(noise)[:1])
+        return tf.reshape(fill, [-1, 1, 1, 1]) * tf.ones([1, *IMAGE_SHAPE])
+
+
+def _check_fake_batch_compiled(fake_batch, latent_dim):
+    """In the training step fake_batch runs compiled, with batch_size a tensor: its draws must change."""
+    spy = _SpyGenerator()
+
+    def step(batch_size):
+        fake_batch(spy, batch_size, latent_dim)
+        noise, labels, _ = spy.calls[-1]
+        return noise, labels
+
+    (noise_1, labels_1), (noise_2, labels_2) = run_compiled_twice(
+        "fake_batch fails inside the compiled training step (a tf.function, where batch_size is the tensor "
+        "tf.shape(real_images)[0]); draw the noise and the labels with tf.random, not NumPy or Python's random",
+        step, tf.constant(64))
+    require(not np.array_equal(noise_1, noise_2) and not np.array_equal(labels_1, labels_2),
+            "inside the compiled training step (a tf.function) fake_batch draws the same "
+            f"{'noise' if np.array_equal(noise_1, noise_2) else 'labels'} at every step: NumPy's and Python's random "
+            "numbers are drawn once, when the function is traced, and then frozen. Draw them with "
+            "tf.random.normal and tf.random.uniform.")
 
 
 def check_fake_batch(fake_batch, latent_dim=100):
-    """``fake_batch(generator, batch_size, latent_dim) -> (images, labels)``, the labels the images were made with."""
+    """``fake_batch(generator, batch_size, latent_dim) -> (images, labels)``, the labels the images were made with.
+
+    As in the training step, ``batch_size`` is a scalar tensor.
+    """
     spy = _SpyGenerator()
-    result = fake_batch(spy, 1000, latent_dim)
+    result = call_learner("fake_batch(generator, batch_size=1000, latent_dim) raised", fake_batch, spy,
+                          tf.constant(1000), latent_dim)
     require(isinstance(result, (tuple, list)) and len(result) == 2, "return two things: (images, labels).")
+    require(not (np.ndim(result[0]) == 1 and np.ndim(result[1]) == 4),
+            "you return (labels, images): return (images, labels), in that order.")
     require(spy.calls, "fake_batch never called the generator.")
+    require(spy.calls[-1] is not None, "call the generator with a list [noise, labels], as it was built.")
+    noise, fed_labels, training = (np.asarray(part) if tf.is_tensor(part) else part for part in spy.calls[-1])
     images, labels = (np.asarray(r) for r in result)
-    noise, fed_labels = spy.calls[-1]
     require(noise.shape == (1000, latent_dim),
             f"the noise has shape {noise.shape}; expected (batch_size, latent_dim) = (1000, {latent_dim}).")
+    require(len(np.unique(noise, axis=0)) == len(noise),
+            "several fakes got the same noise vector: draw one noise vector per image, "
+            "tf.random.normal([batch_size, latent_dim]), not one vector repeated over the batch.")
     require(0.8 < noise.std() < 1.2 and abs(noise.mean()) < 0.1,
             f"the noise has mean {noise.mean():.2f} and standard deviation {noise.std():.2f}: draw it from a "
             "standard normal, tf.random.normal([batch_size, latent_dim]).")
@@ -113,7 +166,7 @@ def check_fake_batch(fake_batch, latent_dim=100):
     require(np.array_equal(labels, fed_labels),
             "the labels you return are not the ones the images were generated with: the discriminator would be "
             "taught the wrong class for each fake. Draw the labels once and use that same tensor for both.")
-    require(np.allclose(images, spy([noise, fed_labels])),
+    require(images.shape == (1000, *IMAGE_SHAPE) and np.allclose(images, np.asarray(spy([noise, fed_labels]))),
             "return the generator's images unchanged (the output of generator([noise, labels], training=True)).")
     require(labels.min() >= 0 and labels.max() < NUM_CLASSES,
             f"labels range over {labels.min()}..{labels.max()}; MNIST has classes 0..9.")
@@ -124,6 +177,11 @@ def check_fake_batch(fake_batch, latent_dim=100):
             "no fake ever gets label 9: tf.random.uniform's maxval is exclusive, so use maxval=10.")
     require(counts.min() > 50,
             f"the classes are far from balanced (counts {counts.tolist()}): draw labels uniformly from 0..9.")
+    require(training is True or (tf.is_tensor(training) and bool(training)),
+            f"the generator was called with training={training!r}: fake_batch runs inside the training step, "
+            "where the generator's BatchNormalization must use the batch's statistics (and learn its own). "
+            "Call generator([noise, labels], training=True); without it Keras runs the layers in inference mode.")
+    _check_fake_batch_compiled(fake_batch, latent_dim)
     passed("fake images come with the very labels they were generated from, uniform over the 10 classes")
 
 
@@ -136,6 +194,41 @@ def _heads(rng, n, shift):
     return source, classes
 
 
+def _sigmoid(x):
+    return 1.0 / (1.0 + np.exp(-np.asarray(x, dtype=np.float64)))
+
+
+def _bce_of_probabilities(values, target):
+    """What BinaryCrossentropy() (from_logits=False) computes when it is given logits."""
+    targets = np.full(values.shape, target, np.float32)
+    return float(np.mean(keras.losses.binary_crossentropy(targets, values, from_logits=False)))
+
+
+def _ce_of_probabilities(values, labels):
+    """What SparseCategoricalCrossentropy() (from_logits=False) computes when it is given logits."""
+    return float(np.mean(keras.losses.sparse_categorical_crossentropy(labels, values, from_logits=False)))
+
+
+_SOURCE_AS_PROBABILITIES = (
+    "the real/fake cross-entropy treats the source logits as probabilities: the discriminator's source head "
+    "outputs a logit (no sigmoid), so use BinaryCrossentropy(from_logits=True).")
+_CLASSES_AS_PROBABILITIES = (
+    "the class cross-entropy treats the class logits as probabilities: the class head outputs logits (no "
+    "softmax), so use SparseCategoricalCrossentropy(from_logits=True).")
+_SIGMOID_ON_LOGITS = (
+    "you applied a sigmoid to the source logits and then a cross-entropy with from_logits=True, which applies "
+    "its own: pass the logits to the loss unchanged.")
+_SOFTMAX_ON_LOGITS = (
+    "you applied a softmax to the class logits and then a cross-entropy with from_logits=True, which applies "
+    "its own: pass the logits to the loss unchanged.")
+
+
+def _require_gradient(gradient, tensors, what):
+    require(all(gradient(t) is not None for t in tensors),
+            f"{what} has the right value but gives no gradient with respect to the logits: compute it with "
+            "TensorFlow or Keras operations (no NumPy, no .numpy()), so that the networks can learn from it.")
+
+
 def check_discriminator_loss(discriminator_loss):
     """``discriminator_loss(real_out, fake_out, real_labels, fake_labels, smoothing=0.0)``; each ``*_out`` is
     ``(source_logits (N, 1), class_logits (N, 10))``; real images get the source target ``1 - smoothing``."""
@@ -144,12 +237,16 @@ def check_discriminator_loss(discriminator_loss):
     fake_src, fake_cls = _heads(rng, 6, -0.5)
     real_y = np.array([0, 1, 2, 3, 4, 5])
     fake_y = np.array([9, 7, 7, 2, 0, 4])
-    value = scalar_result(discriminator_loss((tf.constant(real_src), tf.constant(real_cls)),
-                                       (tf.constant(fake_src), tf.constant(fake_cls)),
-                                       tf.constant(real_y), tf.constant(fake_y)), "discriminator_loss")
+    outputs = ((tf.constant(real_src), tf.constant(real_cls)), (tf.constant(fake_src), tf.constant(fake_cls)),
+               tf.constant(real_y), tf.constant(fake_y))
+    result, gradient = call_watched("discriminator_loss raised", discriminator_loss, *outputs)
+    value = scalar_result(result, "discriminator_loss")
     source = _bce(real_src, 1) + _bce(fake_src, 0)
     ce_real, ce_fake = _ce(real_cls, real_y), _ce(fake_cls, fake_y)
-    match_named_mistake(value, source + ce_real + ce_fake, [
+    classes = ce_real + ce_fake
+    source_of_probabilities = _bce_of_probabilities(real_src, 1) + _bce_of_probabilities(fake_src, 0)
+    classes_of_probabilities = _ce_of_probabilities(real_cls, real_y) + _ce_of_probabilities(fake_cls, fake_y)
+    match_named_mistake(value, source + classes, [
         (source + ce_real, "the auxiliary class loss is applied to the real images only: in AC-GAN the "
                            "discriminator also classifies the fakes, by the labels they were generated with "
                            "(Odena et al., 2017). Add the cross-entropy of fake_class_logits against fake_labels."),
@@ -160,19 +257,27 @@ def check_discriminator_loss(discriminator_loss):
                  "for the real and for the fake images."),
         (source + _ce(real_cls, fake_y) + _ce(fake_cls, real_y),
          "the class labels are swapped: real class logits go with real_labels, fake class logits with fake_labels."),
-        (_bce(real_src, 0) + _bce(fake_src, 1) + ce_real + ce_fake,
+        (_bce(real_src, 0) + _bce(fake_src, 1) + classes,
          "the real/fake targets are swapped: real images get target 1, fakes target 0."),
-        ((source + ce_real + ce_fake) / 2, "you averaged the terms: add the real/fake and the class losses."),
+        ((source + classes) / 2, "you averaged the terms: add the real/fake and the class losses."),
+        (source_of_probabilities + classes, _SOURCE_AS_PROBABILITIES),
+        (source + classes_of_probabilities, _CLASSES_AS_PROBABILITIES),
+        (source_of_probabilities + classes_of_probabilities,
+         "both cross-entropies treat the logits as probabilities: the discriminator's heads output logits, so "
+         "use from_logits=True in BinaryCrossentropy and in SparseCategoricalCrossentropy."),
+        (_bce(_sigmoid(real_src), 1) + _bce(_sigmoid(fake_src), 0) + classes, _SIGMOID_ON_LOGITS),
+        (source + _ce(softmax(real_cls), real_y) + _ce(softmax(fake_cls), fake_y), _SOFTMAX_ON_LOGITS),
     ], "discriminator_loss: BCE(real->1) + BCE(fake->0) + CE(real classes) + CE(fake classes)")
-    outputs = ((tf.constant(real_src), tf.constant(real_cls)), (tf.constant(fake_src), tf.constant(fake_cls)),
-               tf.constant(real_y), tf.constant(fake_y))
-    smoothed = scalar_result(discriminator_loss(*outputs, smoothing=0.1), "discriminator_loss(..., smoothing=0.1)")
-    classes = ce_real + ce_fake
+    _require_gradient(gradient, [outputs[0][0], outputs[1][0], outputs[0][1], outputs[1][1]], "discriminator_loss")
+    smoothed = scalar_result(call_learner("discriminator_loss(..., smoothing=0.1) raised", discriminator_loss,
+                                          *outputs, smoothing=0.1), "discriminator_loss(..., smoothing=0.1)")
     match_named_mistake(smoothed, _bce(real_src, 0.9) + _bce(fake_src, 0) + classes, [
         (source + classes, "with smoothing=0.1 the loss did not change: the real images' source target is "
                            "1 - smoothing (one-sided label smoothing, chapter 04)."),
         (_bce(real_src, 0.9) + _bce(fake_src, 0.1) + classes, "smooth only the REAL images' target (one-sided "
                                                               "label smoothing); the fakes keep target 0."),
+        (_bce(real_src, 0.1) + _bce(fake_src, 0) + classes, "with smoothing=0.1 the real images got target 0.1: "
+                                                            "their target is 1 - smoothing = 0.9."),
     ], "discriminator_loss with smoothing=0.1: BCE(real->0.9) + BCE(fake->0) + class terms")
     passed("the discriminator learns real vs fake (with one-sided smoothing) AND the class of real and fake images")
 
@@ -182,8 +287,9 @@ def check_generator_loss(generator_loss):
     rng = np.random.default_rng(1)
     fake_src, fake_cls = _heads(rng, 6, -0.5)
     fake_y = np.array([9, 7, 7, 2, 0, 4])
-    value = scalar_result(generator_loss((tf.constant(fake_src), tf.constant(fake_cls)), tf.constant(fake_y)),
-                    "generator_loss")
+    fake_out = (tf.constant(fake_src), tf.constant(fake_cls))
+    result, gradient = call_watched("generator_loss raised", generator_loss, fake_out, tf.constant(fake_y))
+    value = scalar_result(result, "generator_loss")
     ns, ce = _bce(fake_src, 1), _ce(fake_cls, fake_y)
     match_named_mistake(value, ns + ce, [
         (ns, "the auxiliary class loss is missing: the generator must also make its fakes recognisable as the "
@@ -195,5 +301,11 @@ def check_generator_loss(generator_loss):
         (_bce(fake_src, 0) + ce, "the generator's fakes should be called REAL: use target 1 for the source logits."),
         (ns + _ce(fake_cls, np.sort(fake_y)), "the class targets do not match the fakes' labels: use fake_labels "
                                               "in the order the images were generated."),
+        (_bce_of_probabilities(fake_src, 1) + ce, _SOURCE_AS_PROBABILITIES),
+        (ns + _ce_of_probabilities(fake_cls, fake_y), _CLASSES_AS_PROBABILITIES),
+        (_bce(_sigmoid(fake_src), 1) + ce, _SIGMOID_ON_LOGITS),
+        (ns + _ce(softmax(fake_cls), fake_y), _SOFTMAX_ON_LOGITS),
+        ((ns + ce) / 2, "you averaged the two terms: add the real/fake and the class losses."),
     ], "generator_loss: BCE(fake->1) + CE(fake classes)")
+    _require_gradient(gradient, list(fake_out), "generator_loss")
     passed("the generator is asked to look real AND to look like its class")
