@@ -14,6 +14,7 @@ Modules (each does one job):
     progress     a progress bar over training epochs with the latest losses
     mnist_gan    a small trained MNIST generator for chapters that use a GAN
     toy2d        a ring of 2-D Gaussians and how many of its modes a generator covers
+    errors       the course's own errors, shown in notebooks as their message alone
 
 The maintainers' tools (runner, benchmark, exercise generator) live in ``tools/`` beside it.
 """

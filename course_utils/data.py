@@ -1,40 +1,37 @@
-"""Datasets of the course: where they come from, where they live, how to load them.
+"""Datasets of the course: where they come from and how to load them.
 
 - ``REGISTRY``: every file the course uses, with its official URL (mirrors after it) and md5.
-- Data folders, searched in this order (a file is used from the first folder that has it):
-  1. ``COURSE_DATA_DIR`` if set (e.g. ``export COURSE_DATA_DIR=/work/shared/data``);
-  2. the repository's ``data/`` folder (next to ``course_utils/``), if it exists;
-  3. a user cache, ``~/.cache/generative-course``.
-  Downloads and cached artefacts go to the first of these folders that is writable. Inside a
-  folder the layout is fixed: ``mnist/...``, ``fashion-mnist/...``, ``svhn/train_32x32.mat``,
-  ``text/tinyshakespeare.txt``, ... (``REGISTRY`` has every path).
+- Files are looked up in the data folders of ``course_utils.files``: ``COURSE_DATA_DIR`` if set,
+  the repository's ``data/``, a user cache (``data_dirs()`` lists them). Inside a folder the
+  layout is fixed: ``mnist/...``, ``svhn/train_32x32.mat``, ``text/tinyshakespeare.txt``, ...
+  (``REGISTRY`` has every path).
 - ``fetch(dataset, file_key)`` finds a file or downloads it (progress bar, md5 check, atomic
   write; offline, the error says which file to put where by hand).
 - Loaders return NumPy arrays: images as float32 in ``value_range`` ``(0, 1)`` or ``(-1, 1)``,
-  labels as int64. ``load_svhn`` falls back to a clearly labelled, procedurally rendered
-  stand-in (``course_utils.svhn_standin``) when real SVHN is not on this machine.
+  labels as int64. ``load_svhn`` uses an SVHN file on disk only if it is the official one (its
+  md5 is checked once per version of the file, ``verified``) and falls back to a clearly
+  labelled, procedurally rendered stand-in (``course_utils.svhn_standin``) when real SVHN is
+  not on this machine.
 """
 
 import gzip
 import hashlib
 import http.client
+import json
 import math
-import os
-import stat
-import tempfile
 import urllib.request
-import zipfile
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from course_utils import files, svhn_standin
 from course_utils.errors import CourseError
 
-DATA_DIR_VARIABLE = "COURSE_DATA_DIR"
-REPO_DATA_DIR = Path(__file__).resolve().parent.parent / "data"
-USER_CACHE_DIR = Path.home() / ".cache" / "generative-course"
+# The data folders, under the names notebooks use (``data.data_dirs()``, ``data.cache_dir()``).
+from course_utils.files import DATA_DIR_VARIABLE, REPO_DATA_DIR, cache_dir, data_dirs, writable_dir  # noqa: F401
+
 DOWNLOAD_TIMEOUT_S = 60  # seconds without an answer before a URL counts as failed
 
 
@@ -59,6 +56,10 @@ class ChecksumError(DownloadError):
 
 class CorruptFileError(DataFileError):
     """A file on disk cannot be read: truncated, not the expected format, or a wrong header."""
+
+
+class NotOfficialFileError(DataFileError):
+    """A file on disk has the name of a course file but other contents: its md5 differs."""
 
 
 # --- registry ----------------------------------------------------------------------------------
@@ -98,7 +99,6 @@ def _idx_files(folder, md5s, *bases):
 
 
 _SVHN_URL = "http://ufldl.stanford.edu/housenumbers/"
-_CELEBA_PAGE = "https://mmlab.ie.cuhk.edu.hk/projects/CelebA.html"
 
 REGISTRY = {
     "mnist": Dataset(
@@ -116,22 +116,6 @@ REGISTRY = {
         ),
         "CC BY-SA 3.0",
         "http://yann.lecun.com/exdb/mnist/",
-    ),
-    "fashion-mnist": Dataset(
-        "Fashion-MNIST (Xiao et al., 2017)",
-        _idx_files(
-            "fashion-mnist",
-            {
-                "train_images": "8d4fb7e6c68d591d4c3dfef9ec88bf0d",
-                "train_labels": "25c81989df183df01b3e8a0aad5dffbe",
-                "test_images": "bef4ecab320f06d8554ea6380940ec79",
-                "test_labels": "bb300cfdad3c16e7a12a480ee83cd310",
-            },
-            "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",
-            "https://storage.googleapis.com/tensorflow/tf-keras-datasets/",
-        ),
-        "MIT",
-        "https://github.com/zalandoresearch/fashion-mnist",
     ),
     "svhn": Dataset(
         "SVHN cropped digits (Netzer et al., 2011)",
@@ -168,73 +152,19 @@ REGISTRY = {
         "public-domain texts",
         "https://github.com/karpathy/char-rnn",
     ),
-    "celeba": Dataset(
-        "a 10,000-image subset of aligned CelebA faces (Liu et al., 2015)",
-        {"zip": DataFile("celeba-10k.zip", "d5642be433f4ab11bfba9b85825c4d53")},
-        "non-commercial research only",
-        f"get CelebA from its official page {_CELEBA_PAGE} (accept its terms there), then zip "
-        "the aligned JPEGs you want to use as celebA/NNNNNN.jpg into celeba-10k.zip",
-    ),
 }
 
 
 def _entry(dataset, file_key):
     if dataset not in REGISTRY:
         raise ValueError(f"unknown dataset {dataset!r}; choose one of {sorted(REGISTRY)}.")
-    files = REGISTRY[dataset].files
-    if file_key not in files:
-        raise ValueError(f"dataset {dataset!r} has no file {file_key!r}; choose one of {sorted(files)}.")
-    return files[file_key]
+    by_key = REGISTRY[dataset].files
+    if file_key not in by_key:
+        raise ValueError(f"dataset {dataset!r} has no file {file_key!r}; choose one of {sorted(by_key)}.")
+    return by_key[file_key]
 
 
-# --- folders -----------------------------------------------------------------------------------
-
-
-def data_dirs():
-    """The data folders in search order: ``COURSE_DATA_DIR``, the repo's ``data/``, the user cache."""
-    folders = []
-    if os.environ.get(DATA_DIR_VARIABLE):
-        folders.append(Path(os.environ[DATA_DIR_VARIABLE]).expanduser().resolve())
-    if REPO_DATA_DIR.is_dir():
-        folders.append(REPO_DATA_DIR)
-    folders.append(USER_CACHE_DIR)
-    unique = []
-    for folder in folders:
-        if folder not in unique:
-            unique.append(folder)
-    return unique
-
-
-def _is_writable(folder):
-    """True if we may write into ``folder`` (created if missing).
-
-    A folder without any write permission bit counts as read-only even for root (who could
-    write anyway), so a shared read-only copy of the data is never written to.
-    """
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError:
-        return False
-    write_bits = stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH
-    return os.access(folder, os.W_OK) and bool(folder.stat().st_mode & write_bits)
-
-
-def writable_dir():
-    """The first writable data folder: downloads go here."""
-    for folder in data_dirs():
-        if _is_writable(folder):
-            return folder
-    raise DataFileError(
-        f"None of the data folders is writable: {', '.join(map(str, data_dirs()))}. "
-        f"Set {DATA_DIR_VARIABLE} to a folder you can write to."
-    )
-
-
-def cache_dir():
-    """A writable folder for cached artefacts (trained helper models, stand-in images); created."""
-    folder = writable_dir() / "cache"
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
+# --- finding and verifying files ----------------------------------------------------------
 
 
 def find(dataset, file_key):
@@ -267,35 +197,79 @@ def fetch(dataset, file_key):
     return download(entry.urls, writable_dir() / entry.path, entry.md5)
 
 
+MD5_RECORDS = "md5-of-data-files.json"  # in cache_dir(): {path: {"size", "mtime_ns", "md5"}}
+
+
+def _md5_of(path):
+    """The md5 of a file, computed once per version of it (its size and modification time) and
+    remembered in the cache folder, so that a large file is read in full only once."""
+    path = Path(path).resolve()
+    info = path.stat()
+    version = {"size": info.st_size, "mtime_ns": info.st_mtime_ns}
+    records_path = cache_dir() / MD5_RECORDS
+    try:
+        records = json.loads(records_path.read_text())
+    except (OSError, ValueError):  # none yet, or damaged: start a new one
+        records = {}
+    if not isinstance(records, dict):
+        records = {}
+    known = records.get(str(path))
+    if isinstance(known, dict) and {key: known.get(key) for key in version} == version and known.get("md5"):
+        return known["md5"]
+    digest = hashlib.md5()
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 20):
+            digest.update(chunk)
+    records[str(path)] = {**version, "md5": digest.hexdigest()}
+    with files.atomic_write(records_path) as f:
+        f.write(json.dumps(records, indent=1, sort_keys=True))
+    return digest.hexdigest()
+
+
+def verified(dataset, file_key, path):
+    """Return ``path`` if the file there is the official one (the registry's md5); otherwise
+    raise ``NotOfficialFileError`` saying what the file is and how to get the official one."""
+    entry = _entry(dataset, file_key)
+    md5 = _md5_of(path)
+    if md5 == entry.md5:
+        return path
+    name = Path(entry.path).name
+    if entry.urls:
+        way_out = (f"download the official file: data.fetch({dataset!r}, {file_key!r}) (or notebook 00) "
+                   f"gets it from {entry.urls[0]}")
+    else:
+        way_out = f"get the official file: {REGISTRY[dataset].source}"
+    raise NotOfficialFileError(
+        f"{path} is not the official {name} of {REGISTRY[dataset].title}: its md5 is {md5}, the "
+        f"official file's is {entry.md5}. It may be an incomplete copy, another version or other "
+        f"data under this name, so the course does not use it (it would label the results with data "
+        f"they do not come from).\nDelete it, then {way_out}."
+    )
+
+
 # --- downloads ---------------------------------------------------------------------------------
 
 
 def _download_once(url, dest, md5):
-    """Stream ``url`` into a temporary file beside ``dest``; rename it to ``dest`` only if complete
-    and its md5 matches. On any failure, interruption included, the temporary file is removed."""
+    """Stream ``url`` into ``dest``, which appears only if the transfer is complete and its md5
+    matches; on any failure, interruption included, nothing is left behind."""
     from tqdm import tqdm  # text bar on stderr: also fine in notebooks and stored outputs
 
-    handle, temporary = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
-    try:
+    with files.atomic_write(dest, "wb") as out:
         digest, received = hashlib.md5(), 0
-        with os.fdopen(handle, "wb") as out:
-            with urllib.request.urlopen(url, timeout=DOWNLOAD_TIMEOUT_S) as response:
-                length = response.headers.get("Content-Length")
-                total = int(length) if length is not None else None
-                with tqdm(total=total, unit="B", unit_scale=True, unit_divisor=1024, desc=dest.name) as bar:
-                    while chunk := response.read(1 << 20):
-                        out.write(chunk)
-                        digest.update(chunk)
-                        received += len(chunk)
-                        bar.update(len(chunk))
+        with urllib.request.urlopen(url, timeout=DOWNLOAD_TIMEOUT_S) as response:
+            length = response.headers.get("Content-Length")
+            total = int(length) if length is not None else None
+            with tqdm(total=total, unit="B", unit_scale=True, unit_divisor=1024, desc=dest.name) as bar:
+                while chunk := response.read(1 << 20):
+                    out.write(chunk)
+                    digest.update(chunk)
+                    received += len(chunk)
+                    bar.update(len(chunk))
         if total is not None and received != total:
             raise OSError(f"the transfer stopped after {received:,} of {total:,} bytes")
         if md5 is not None and digest.hexdigest() != md5:
             raise ChecksumError(f"wrong checksum: expected md5 {md5}, got md5 {digest.hexdigest()}")
-        os.replace(temporary, dest)
-    finally:
-        if os.path.exists(temporary):
-            os.remove(temporary)
 
 
 def download(urls, dest, md5=None):
@@ -407,14 +381,6 @@ def load_mnist(split="train", value_range=(0, 1)):
     return _load_idx_dataset("mnist", split, value_range)
 
 
-def load_fashion_mnist(split="train", value_range=(0, 1)):
-    """Fashion-MNIST: x float32 (N, 28, 28, 1) in ``value_range``, y int64 (N,) in 0..9.
-
-    N = 60,000 for ``split="train"``, 10,000 for ``"test"``. Downloads the files if missing.
-    """
-    return _load_idx_dataset("fashion-mnist", split, value_range)
-
-
 REAL_SVHN = "real SVHN"
 SVHN_STANDIN = "SVHN stand-in"
 
@@ -436,6 +402,14 @@ def read_svhn_mat(path):
         found = {key: getattr(value, "shape", None) for key, value in mat.items() if not key.startswith("__")}
         raise CorruptFileError(_damaged(
             path, f"it should hold X of shape (32, 32, 3, N) and y of shape (N, 1), but holds {found}"))
+    if x.dtype != np.uint8:
+        values = f" with values from {x.min():.3g} to {x.max():.3g}" if x.size else ""
+        raise CorruptFileError(
+            f"{path} holds its images as {x.dtype}{values}, but an SVHN file holds uint8 pixel values "
+            f"0-255: it was converted or saved again by another program, and read as SVHN its images "
+            f"would come out wrong (floats in [0, 1] become nearly black). Delete it and download the "
+            f"official file ({_SVHN_URL}), or save X again as uint8 values 0-255."
+        )
     labels = y.reshape(-1).astype(np.int64)
     if labels.min() < 1 or labels.max() > 10:
         raise CorruptFileError(_damaged(
@@ -451,7 +425,8 @@ def load_svhn(split="train", source="auto", value_range=(0, 1), n=None):
     ``source``: ``"real"`` uses the official ``.mat`` file, downloading it if missing (train
     is about 180 MB); ``"standin"`` uses the procedurally rendered stand-in
     (``course_utils.svhn_standin``); ``"auto"`` uses real SVHN if its file is in a data folder
-    and the stand-in otherwise, never downloading. ``n`` takes the first n images (None: all;
+    and the stand-in otherwise, never downloading. A file on disk that is not the official one
+    (its md5 differs) is refused with ``NotOfficialFileError``, never labelled real SVHN. ``n`` takes the first n images (None: all;
     the stand-in has the split sizes of real SVHN). Prints one line saying which data it uses.
     """
     _check_choice("split", split, ("train", "test", "extra"))
@@ -463,15 +438,13 @@ def load_svhn(split="train", source="auto", value_range=(0, 1), n=None):
     if source == "real" and path is None:
         path = fetch("svhn", split)
     if path is not None:
-        images, labels = read_svhn_mat(path)
+        images, labels = read_svhn_mat(verified("svhn", split, path))
         if n is not None and n > len(images):
             raise ValueError(f"n={n} but {path.name} holds {len(images):,} images.")
         images, labels = images[:n], labels[:n]
         used = REAL_SVHN
         print(f"Data: real SVHN, {split} split, {len(images):,} images")
     else:
-        from course_utils import svhn_standin
-
         images, labels = svhn_standin.load(split, n)
         used = SVHN_STANDIN
         line = (f"Data: SVHN stand-in, {split} split, {len(images):,} images: procedurally rendered "
@@ -492,7 +465,7 @@ def load_svhn_sample():
     sample_size = 1083
     real_train = find("svhn", "train")
     if find("svhn-sample", "images") is None and real_train is not None:
-        return read_svhn_mat(real_train)[0][:sample_size]
+        return read_svhn_mat(verified("svhn", "train", real_train))[0][:sample_size]
     path = fetch("svhn-sample", "images")  # if missing: a clear error, it is a local-only file
     images = np.load(path)
     if images.shape != (sample_size, 32, 32, 3) or images.dtype != np.uint8:
@@ -505,26 +478,3 @@ def load_text(name):
     """A text corpus as one string: ``"tinyshakespeare"`` or ``"nietzsche"``. Downloads if missing."""
     _check_choice("name", name, tuple(REGISTRY["text"].files))
     return fetch("text", name).read_text(encoding="utf-8")
-
-
-def celeba_images(n=None, size=64):
-    """Faces from the local CelebA subset: float32 (N, size, size, 3) in [0, 1].
-
-    Reads ``celeba-10k.zip`` (local-only: the course does not download CelebA) in file-name
-    order, takes the first ``n`` (None: all), centre-crops each to a square and resizes it.
-    """
-    from PIL import Image
-
-    path = fetch("celeba", "zip")
-    with zipfile.ZipFile(path) as archive:
-        names = sorted(name for name in archive.namelist() if name.lower().endswith(".jpg"))[:n]
-        faces = np.empty((len(names), size, size, 3), np.float32)
-        for i, name in enumerate(names):
-            with archive.open(name) as f:
-                image = Image.open(f).convert("RGB")
-            width, height = image.size
-            side = min(width, height)
-            left, top = (width - side) // 2, (height - side) // 2
-            image = image.crop((left, top, left + side, top + side))
-            faces[i] = np.asarray(image.resize((size, size), Image.Resampling.LANCZOS), np.float32) / 255
-    return faces

@@ -16,10 +16,16 @@ import stat
 import tempfile
 from pathlib import Path
 
+from course_utils.errors import CourseError
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DATA_DIR_VARIABLE = "COURSE_DATA_DIR"
 REPO_DATA_DIR = REPO_ROOT / "data"
 USER_CACHE_DIR = Path.home() / ".cache" / "generative-course"
+
+
+class NoWritableFolderError(CourseError, PermissionError):
+    """No data folder can be written to, so nothing can be downloaded or cached."""
 
 
 def data_dirs():
@@ -52,7 +58,7 @@ def writable_dir():
     for folder in data_dirs():
         if _is_writable(folder):
             return folder
-    raise PermissionError(
+    raise NoWritableFolderError(
         f"None of the data folders is writable: {', '.join(map(str, data_dirs()))}. "
         f"Set {DATA_DIR_VARIABLE} to a folder you can write to."
     )

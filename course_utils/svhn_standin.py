@@ -19,7 +19,7 @@ How an image is made (all with a seeded NumPy generator, so a seed gives identic
 4. camera effects: low resolution or blur, sensor noise and JPEG compression.
 
 Outputs are uint8 arrays of shape (N, 32, 32, 3) with int64 labels 0-9. ``load(split, n)``
-caches what it builds as ``.npz`` chunks in ``course_utils.data.cache_dir()``; the cache file
+caches what it builds as ``.npz`` chunks in ``course_utils.files.cache_dir()``; the cache file
 names hold the generator version, the split's seed and the chunk size, so a change to the
 generator never serves stale images. Use ``course_utils.data.load_svhn`` in notebooks: it
 picks real SVHN when present and prints which data a run used.
@@ -27,15 +27,13 @@ picks real SVHN when present and prints which data a run used.
 
 import functools
 import math
-import os
-import tempfile
 from pathlib import Path
 
 import matplotlib
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from course_utils import data
+from course_utils.files import atomic_write, cache_dir
 
 GENERATOR_VERSION = 1  # part of the cache file names: bump it whenever the images change
 IMAGE_SIZE = 32
@@ -312,22 +310,15 @@ def render(n, seed=0):
 def _chunk_path(split, index):
     """Cache file of one chunk; its name holds everything that decides its contents."""
     name = f"v{GENERATOR_VERSION}-{split}-seed{SPLIT_SEEDS[split]}-chunk{CHUNK_SIZE}-{index:03d}.npz"
-    return data.cache_dir() / "svhn-standin" / name
+    return cache_dir() / "svhn-standin" / name
 
 
 def _build_chunk(split, index, path):
-    """Render one chunk and save it atomically (a temporary file, renamed when complete)."""
+    """Render one chunk and save it atomically: two runs building the same chunk do not collide."""
     size = min(CHUNK_SIZE, SPLIT_SIZES[split] - index * CHUNK_SIZE)
     images, labels = render(size, seed=[SPLIT_SEEDS[split], index])
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
-    try:  # a unique temporary name: two runs building the same chunk do not collide
-        with os.fdopen(handle, "wb") as f:
-            np.savez(f, images=images, labels=labels)
-        os.replace(temporary, path)
-    finally:
-        if os.path.exists(temporary):
-            os.remove(temporary)
+    with atomic_write(path, "wb") as f:
+        np.savez(f, images=images, labels=labels)
 
 
 def load(split="train", n=None):

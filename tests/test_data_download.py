@@ -11,7 +11,7 @@ import threading
 
 import pytest
 
-from course_utils import data
+from course_utils import data, files
 
 PAYLOAD = b"generative course test file\n" * 1000
 PAYLOAD_MD5 = hashlib.md5(PAYLOAD).hexdigest()
@@ -56,9 +56,9 @@ def folders(tmp_path, monkeypatch):
     """Isolated data folders: COURSE_DATA_DIR, a repo data/ and a user cache, all temporary."""
     paths = {name: tmp_path / name for name in ("course", "repo", "user")}
     paths["repo"].mkdir()
-    monkeypatch.setenv(data.DATA_DIR_VARIABLE, str(paths["course"]))
-    monkeypatch.setattr(data, "REPO_DATA_DIR", paths["repo"])
-    monkeypatch.setattr(data, "USER_CACHE_DIR", paths["user"])
+    monkeypatch.setenv(files.DATA_DIR_VARIABLE, str(paths["course"]))
+    monkeypatch.setattr(files, "REPO_DATA_DIR", paths["repo"])
+    monkeypatch.setattr(files, "USER_CACHE_DIR", paths["user"])
     return paths
 
 
@@ -175,26 +175,46 @@ def test_search_order_and_first_folder_wins(folders):
 
 
 def test_repo_data_folder_is_skipped_when_missing(folders, monkeypatch):
-    monkeypatch.setattr(data, "REPO_DATA_DIR", folders["repo"] / "absent")
-    monkeypatch.delenv(data.DATA_DIR_VARIABLE)
+    monkeypatch.setattr(files, "REPO_DATA_DIR", folders["repo"] / "absent")
+    monkeypatch.delenv(files.DATA_DIR_VARIABLE)
     assert data.data_dirs() == [folders["user"]]
     assert data.cache_dir() == folders["user"] / "cache"
 
 
 def test_local_only_file_says_where_to_get_it(folders):
     with pytest.raises(data.DataNotFoundError) as caught:
-        data.celeba_images(n=2)
+        data.load_svhn_sample()
     message = str(caught.value)
-    assert "celeba-10k.zip" in message
-    assert "https://mmlab.ie.cuhk.edu.hk/projects/CelebA.html" in message
+    assert "svhn-sample/train_first_1083_images_nolabels.npy" in message
+    assert "fetch('svhn', 'train')" in message  # the way to get the sample's source
     assert str(folders["course"]) in message
+
+
+def test_no_writable_folder_is_a_clear_error(folders, monkeypatch):
+    monkeypatch.setattr(files, "_is_writable", lambda folder: False)
+    with pytest.raises(files.NoWritableFolderError, match=files.DATA_DIR_VARIABLE) as caught:
+        data.cache_dir()
+    assert isinstance(caught.value, OSError) and str(folders["user"]) in str(caught.value)
+
+
+def test_atomic_write_leaves_the_old_file_when_the_writer_fails(tmp_path):
+    path = tmp_path / "results.json"
+    path.write_text("old")
+    with pytest.raises(RuntimeError):
+        with files.atomic_write(path) as f:
+            f.write("half of the new")
+            raise RuntimeError("the run died")
+    assert path.read_text() == "old" and _files(tmp_path) == ["results.json"]
+    with files.atomic_write(path) as f:
+        f.write("new")
+    assert path.read_text() == "new" and _files(tmp_path) == ["results.json"]
 
 
 def test_registry_paths_match_the_shared_layout():
     paths = {f.path for dataset in data.REGISTRY.values() for f in dataset.files.values()}
-    assert {"mnist/train-images-idx3-ubyte.gz", "fashion-mnist/t10k-labels-idx1-ubyte.gz",
+    assert {"mnist/train-images-idx3-ubyte.gz", "mnist/t10k-labels-idx1-ubyte.gz",
             "svhn/train_32x32.mat", "text/tinyshakespeare.txt", "text/nietzsche.txt",
-            "svhn-sample/train_first_1083_images_nolabels.npy", "celeba-10k.zip"} <= paths
+            "svhn-sample/train_first_1083_images_nolabels.npy"} <= paths
     for dataset in data.REGISTRY.values():
         for f in dataset.files.values():
             assert len(f.md5) == 32 and all(url.startswith("http") for url in f.urls)

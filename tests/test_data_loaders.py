@@ -1,8 +1,8 @@
-"""Loaders of course_utils.data: MNIST / Fashion-MNIST on the real files, SVHN on small files in
-the official .mat layout, and clear errors for damaged files.
+"""Loaders of course_utils.data: MNIST on the real files, SVHN on small files in the official
+.mat layout, and clear errors for damaged, unofficial or converted files.
 
-Tests on real files read them from COURSE_DATA_DIR (e.g. /work/shared/data) and are skipped
-only when that variable is unset. Every other test uses temporary data folders.
+Tests on real files read them from COURSE_DATA_DIR (see data/README.md) and are skipped only
+when that variable is unset. Every other test uses temporary data folders.
 """
 
 import functools
@@ -17,21 +17,21 @@ import numpy as np
 import pytest
 import scipy.io
 
-from course_utils import data, svhn_standin
+from course_utils import data, files, svhn_standin
 
-REAL_DATA_DIR = os.environ.get(data.DATA_DIR_VARIABLE)
+REAL_DATA_DIR = os.environ.get(files.DATA_DIR_VARIABLE)
 needs_real_data = pytest.mark.skipif(
     not REAL_DATA_DIR,
-    reason="set COURSE_DATA_DIR to a folder with the real MNIST / Fashion-MNIST files "
-           "(e.g. /work/shared/data) to test the loaders on them",
+    reason="set COURSE_DATA_DIR to a folder with the real MNIST files (see data/README.md) "
+           "to test the loaders on them",
 )
 
 
 def _isolate(monkeypatch, tmp_path, course_dir):
     """Search only ``course_dir``; anything written lands under ``tmp_path``."""
-    monkeypatch.setenv(data.DATA_DIR_VARIABLE, str(course_dir))
-    monkeypatch.setattr(data, "REPO_DATA_DIR", tmp_path / "repo-data")  # absent: skipped
-    monkeypatch.setattr(data, "USER_CACHE_DIR", tmp_path / "user-cache")
+    monkeypatch.setenv(files.DATA_DIR_VARIABLE, str(course_dir))
+    monkeypatch.setattr(files, "REPO_DATA_DIR", tmp_path / "repo-data")  # absent: skipped
+    monkeypatch.setattr(files, "USER_CACHE_DIR", tmp_path / "user-cache")
 
 
 @pytest.fixture
@@ -48,25 +48,22 @@ def data_dir(tmp_path, monkeypatch):
     return folder
 
 
-# --- MNIST / Fashion-MNIST on the real files ---------------------------------------------------
+# --- MNIST on the real files ---------------------------------------------------------------------
 
 MNIST_COUNTS = {
     "train": [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949],
     "test": [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009],
 }
-FASHION_COUNTS = {"train": [6000] * 10, "test": [1000] * 10}
 
 
 @needs_real_data
-@pytest.mark.parametrize("loader, counts", [(data.load_mnist, MNIST_COUNTS),
-                                            (data.load_fashion_mnist, FASHION_COUNTS)])
 @pytest.mark.parametrize("split, n", [("train", 60000), ("test", 10000)])
-def test_idx_loaders_on_real_files(real_data, loader, counts, split, n):
-    x, y = loader(split)
+def test_mnist_on_real_files(real_data, split, n):
+    x, y = data.load_mnist(split)
     assert x.shape == (n, 28, 28, 1) and x.dtype == np.float32
     assert x.min() == 0.0 and x.max() == 1.0
     assert y.shape == (n,) and y.dtype == np.int64
-    assert np.bincount(y, minlength=10).tolist() == counts[split]
+    assert np.bincount(y, minlength=10).tolist() == MNIST_COUNTS[split]
 
 
 @needs_real_data
@@ -88,7 +85,7 @@ def test_registry_md5s_match_the_real_files(real_data):
             if path.is_file():
                 assert hashlib.md5(path.read_bytes()).hexdigest() == entry.md5, entry.path
                 checked += 1
-    assert checked >= 8, "expected at least the MNIST and Fashion-MNIST files in COURSE_DATA_DIR"
+    assert checked >= 4, "expected at least the MNIST files in COURSE_DATA_DIR"
 
 
 @needs_real_data
@@ -98,16 +95,12 @@ def test_text_corpora_on_real_files(real_data):
 
 
 @needs_real_data
-def test_local_only_files_on_real_files(real_data):
-    for dataset, key in (("svhn-sample", "images"), ("celeba", "zip")):
-        if data.find(dataset, key) is None:
-            pytest.skip(f"{data.REGISTRY[dataset].files[key].path} is not in COURSE_DATA_DIR "
-                        "(a local-only file, see data/README.md)")
+def test_svhn_sample_on_real_files(real_data):
+    if data.find("svhn-sample", "images") is None:
+        pytest.skip("svhn-sample/train_first_1083_images_nolabels.npy is not in COURSE_DATA_DIR "
+                    "(a local-only file, see data/README.md)")
     sample = data.load_svhn_sample()
     assert sample.shape == (1083, 32, 32, 3) and sample.dtype == np.uint8
-    faces = data.celeba_images(n=5, size=48)
-    assert faces.shape == (5, 48, 48, 3) and faces.dtype == np.float32
-    assert 0 <= faces.min() and faces.max() <= 1 and faces.std() > 0.05
 
 
 # --- damaged IDX files -------------------------------------------------------------------------
@@ -160,11 +153,12 @@ def test_damaged_idx_file_names_the_file(data_dir, damage, expected):
 # --- SVHN in the official .mat layout ----------------------------------------------------------
 
 
-def _svhn_mat(path, n=3):
+def _svhn_mat(path, n=3, dtype=np.uint8):
     """A small .mat file as SVHN publishes it: X (32, 32, 3, N) uint8, y (N, 1) with 10 for digit 0.
 
     Image i has a red pixel at row 0, column 5 and a green one at row 20, column 3; its
-    other pixels hold the value i (so images cannot be mixed up).
+    other pixels hold the value i (so images cannot be mixed up). With ``dtype=np.float64`` the
+    images are converted to floats in [0, 1], as some tools save them.
     """
     x = np.zeros((32, 32, 3, n), np.uint8)
     for i in range(n):
@@ -172,13 +166,23 @@ def _svhn_mat(path, n=3):
         x[0, 5, :, i] = (255, 0, 0)
         x[20, 3, :, i] = (0, 255, 0)
     y = (np.array([10, 1, 3, 7, 10, 9][:n]) if n <= 6 else np.arange(n) % 10 + 1).reshape(n, 1)
+    if dtype != np.uint8:
+        x = x.astype(dtype) / 255
     path.parent.mkdir(parents=True, exist_ok=True)
     scipy.io.savemat(path, {"X": x, "y": y.astype(np.uint8)})
     return path
 
 
-def test_svhn_mat_orientation_channels_and_labels(data_dir, capsys):
-    _svhn_mat(data_dir / "svhn" / "train_32x32.mat")
+def _registered_as_official(monkeypatch, split, path):
+    """Make the registry's md5 of ``svhn/<split>`` that of ``path`` (as if it were the official file)."""
+    old = data.REGISTRY["svhn"]
+    by_key = dict(old.files)
+    by_key[split] = data.DataFile(by_key[split].path, hashlib.md5(path.read_bytes()).hexdigest(), by_key[split].urls)
+    monkeypatch.setitem(data.REGISTRY, "svhn", data.Dataset(old.title, by_key, old.licence, old.source))
+
+
+def test_svhn_mat_orientation_channels_and_labels(data_dir, monkeypatch, capsys):
+    _registered_as_official(monkeypatch, "train", _svhn_mat(data_dir / "svhn" / "train_32x32.mat"))
     x, y, source = data.load_svhn("train")
     assert source == data.REAL_SVHN == "real SVHN"
     assert "real SVHN" in capsys.readouterr().out
@@ -196,8 +200,48 @@ def test_svhn_damaged_mat_names_the_file(data_dir):
     path = _svhn_mat(data_dir / "svhn" / "test_32x32.mat")
     path.write_bytes(path.read_bytes()[:200])
     with pytest.raises(data.CorruptFileError, match="Delete it") as caught:
-        data.load_svhn("test")
+        data.read_svhn_mat(path)
     assert str(path) in str(caught.value)
+
+
+@pytest.mark.parametrize("source", ["auto", "real"])
+def test_svhn_file_that_is_not_the_official_one_is_refused(data_dir, source, capsys):
+    path = _svhn_mat(data_dir / "svhn" / "train_32x32.mat")  # well formed, but not the official bytes
+    official = data.REGISTRY["svhn"].files["train"]
+    with pytest.raises(data.NotOfficialFileError) as caught:
+        data.load_svhn("train", source=source)
+    message = str(caught.value)
+    assert str(path) in message and "not the official train_32x32.mat" in message
+    assert official.md5 in message and hashlib.md5(path.read_bytes()).hexdigest() in message
+    assert "Delete it" in message and "data.fetch('svhn', 'train')" in message and official.urls[0] in message
+    assert "real SVHN" not in capsys.readouterr().out
+    with pytest.raises(data.NotOfficialFileError):  # the sample is not cut from it either
+        data.load_svhn_sample()
+
+
+def test_svhn_checksum_is_computed_once_per_version_of_the_file(data_dir, monkeypatch):
+    path = _svhn_mat(data_dir / "svhn" / "test_32x32.mat")
+    _registered_as_official(monkeypatch, "test", path)
+    hashed = []
+    real_md5 = hashlib.md5
+    monkeypatch.setattr(data.hashlib, "md5", lambda *args: hashed.append(1) or real_md5(*args))
+    data.load_svhn("test")
+    data.load_svhn("test")
+    assert len(hashed) == 1, "the md5 of an unchanged file must come from the cache folder's record"
+    _svhn_mat(path, n=4)  # the file changes: other size and time stamp, other bytes
+    with pytest.raises(data.NotOfficialFileError):
+        data.load_svhn("test")
+    assert len(hashed) == 2
+
+
+def test_svhn_images_saved_as_floats_are_refused(data_dir, monkeypatch):
+    path = _svhn_mat(data_dir / "svhn" / "test_32x32.mat", dtype=np.float64)
+    _registered_as_official(monkeypatch, "test", path)  # reach the dtype check, past the checksum
+    with pytest.raises(data.CorruptFileError) as caught:
+        data.load_svhn("test")
+    message = str(caught.value)
+    assert str(path) in message and "float64" in message and "uint8" in message
+    assert "from 0 to 1" in message and "Delete it" in message
 
 
 def test_svhn_auto_never_downloads(data_dir, monkeypatch):

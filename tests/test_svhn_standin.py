@@ -3,15 +3,15 @@
 import numpy as np
 import pytest
 
-from course_utils import data, svhn_standin
+from course_utils import data, files, svhn_standin
 
 
 @pytest.fixture
 def cache(tmp_path, monkeypatch):
     """Temporary data folders and small chunks, so the tests build only a few images."""
-    monkeypatch.setenv(data.DATA_DIR_VARIABLE, str(tmp_path / "course-data"))
-    monkeypatch.setattr(data, "REPO_DATA_DIR", tmp_path / "repo-data")
-    monkeypatch.setattr(data, "USER_CACHE_DIR", tmp_path / "user-cache")
+    monkeypatch.setenv(files.DATA_DIR_VARIABLE, str(tmp_path / "course-data"))
+    monkeypatch.setattr(files, "REPO_DATA_DIR", tmp_path / "repo-data")
+    monkeypatch.setattr(files, "USER_CACHE_DIR", tmp_path / "user-cache")
     monkeypatch.setattr(svhn_standin, "CHUNK_SIZE", 40)
     return tmp_path / "course-data" / "cache" / "svhn-standin"
 
