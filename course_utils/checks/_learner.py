@@ -243,33 +243,7 @@ def pixel_output_message(outputs, what):
     return None
 
 
-# --- a learner's dataset, read with a bound ------------------------------------------------------------
-
-
-def take_at_most(dataset, limit, what):
-    """The first elements of the learner's ``dataset`` as NumPy values, ``limit`` of them at most.
-
-    Reads one element more than ``limit`` to tell an endless dataset (a ``.repeat()``) from one that
-    ends; that, or an error raised while reading, becomes a CheckFailed naming ``what``.
-    """
-    def read():
-        return [tf.nest.map_structure(np.asarray, element) for element in dataset.take(limit + 1)]
-
-    elements = call_learner(f"reading {what} raised", read)
-    require(len(elements) <= limit,
-            f"{what} went on past {limit} elements, more than one pass over the check's data can give "
-            "(the check stopped reading there). Does it end? A .repeat() without a count makes a dataset "
-            "endless, and so every epoch of fit: leave it out, fit starts each epoch anew by itself.")
-    return elements
-
-
-# --- gradients and training steps ------------------------------------------------------------------------
-
-
-def gradient_or_none(tape, target, sources):
-    """``tape.gradient(target, sources)``, or None when ``target`` is no TensorFlow tensor (the learner
-    computed it outside TensorFlow, e.g. with NumPy, so no gradient can flow)."""
-    return tape.gradient(target, sources) if tf.is_tensor(target) else None
+# --- training steps: calls, spies on the training flags and the noise -----------------------------------
 
 
 def call_training_step(what, step, *args):
@@ -308,3 +282,35 @@ class NoiseSpy(keras.layers.Layer):
     def call(self, x):
         self.seen.assign(x)
         return x
+
+
+def require_noise_per_image(noise, n, latent_dim):
+    """The noise one training step gave the generator is one standard normal vector per real image
+    (decisive for ``n * latent_dim >= 500``)."""
+    require(noise.shape == (n, latent_dim),
+            f"the generator got noise of shape {noise.shape} for a batch of {n} real images: draw one noise "
+            "vector per real image, shape (batch_size, latent_dim) with batch_size = tf.shape(real_images)[0], "
+            "not a fixed number.")
+    require(not np.allclose(noise, noise[:1]),
+            "every image of the batch got the same noise vector, so all fakes of a step are one image: "
+            "draw (batch_size, latent_dim) numbers, not one vector repeated.")
+    # With n * latent_dim >= 500 draws, a standard normal's mean lies within 0.3 of 0 and its spread
+    # within 0.7-1.3 by more than six standard errors; uniform noise (std 0.29 or 0.58) lies far outside.
+    require(abs(noise.mean()) < 0.3 and 0.7 < noise.std() < 1.3,
+            f"the noise has mean {noise.mean():.2f} and standard deviation {noise.std():.2f}: draw it from "
+            "the standard normal distribution (tf.random.normal), the one the generator is sampled from later.")
+
+
+def require_fresh_noise_when_compiled(step, real_images, spy):
+    """``step(real_images)``, compiled as ``fit`` compiles a train step, feeds the generator new noise
+    (recorded by the NoiseSpy ``spy``) at every call."""
+    def step_then_noise(images):
+        step(images)
+        return spy.seen.read_value()
+
+    first, second = run_compiled_twice("train_step, compiled by tf.function as in training, raised",
+                                       step_then_noise, real_images)
+    require(not np.array_equal(first, second),
+            "the compiled train step feeds the generator the same noise at every step: NumPy (or Python) "
+            "random numbers inside a tf.function are drawn once, when it is traced, and frozen into the "
+            "graph. Draw the noise with TensorFlow or Keras (tf.random.normal, keras.random.normal).")

@@ -10,8 +10,9 @@ import tensorflow as tf
 
 from course_utils.accelerator import global_policy
 from course_utils.checks._doubles import ConstantImage, RecordingOptimizer
-from course_utils.checks._learner import (NoiseSpy, TrainingSpy, call_training_step, gradient_or_none,
-                                          take_at_most)
+from course_utils.checks._learner import (NoiseSpy, TrainingSpy, call_training_step, call_watched,
+                                          require_fresh_noise_when_compiled, require_noise_per_image,
+                                          take_bounded)
 from course_utils.checks._verdict import CheckFailed, call_learner, passed, require
 
 _bce = keras.losses.BinaryCrossentropy(from_logits=True)
@@ -69,7 +70,7 @@ def check_make_dataset(make_dataset):
     require(isinstance(dataset.element_spec, tf.TensorSpec),
             "the dataset yields tuples (or dicts) of several tensors; a GAN needs only the images: "
             "tf.data.Dataset.from_tensor_slices(images), without labels.")
-    epochs = [take_at_most(dataset, n, "one pass over your dataset") for _ in range(2)]
+    epochs = [[np.asarray(batch) for batch in take_bounded(dataset, n, "reading your dataset")] for _ in range(2)]
     first = epochs[0]
     require(first and first[0].ndim == 4,
             f"each element should be a batch shaped (batch, 28, 28, 1); got {first[0].shape if first else 'nothing'}. "
@@ -178,10 +179,8 @@ def check_discriminator_loss(discriminator_loss):
         raise CheckFailed(
             f"with smoothing={smoothing} expected {float(right):.4f} (BCE of real logits against "
             f"{1 - smoothing:g} plus BCE of fake logits against 0), got {value:.4f}.")
-    logits = tf.Variable(_REAL_LOGITS)
-    with tf.GradientTape() as tape:
-        loss = call_learner("discriminator_loss raised", discriminator_loss, logits, _FAKE_LOGITS, 0.1)
-    require(gradient_or_none(tape, loss, logits) is not None,
+    _, gradient = call_watched("discriminator_loss raised", discriminator_loss, _REAL_LOGITS, _FAKE_LOGITS, 0.1)
+    require(gradient(_REAL_LOGITS) is not None,
             "no gradient flows through your loss: compute it with TensorFlow/Keras ops, not NumPy.")
     passed("discriminator loss: real images labelled 1 - smoothing, generated images labelled 0")
 
@@ -212,10 +211,9 @@ def check_generator_loss(generator_loss):
         require(not _matches(value, len(fake) * right),
                 _SUMMED_MESSAGE)
         raise CheckFailed(f"expected -mean(log D(G(z))) = {float(right):.4f} for these logits; got {value:.4f}.")
-    rejected = tf.Variable([[-8.0]])  # D(G(z)) = 0.0003: the discriminator is sure it is fake
-    with tf.GradientTape() as tape:
-        loss = call_learner("generator_loss raised", generator_loss, rejected)
-    gradient = gradient_or_none(tape, loss, rejected)
+    rejected = tf.constant([[-8.0]])  # D(G(z)) = 0.0003: the discriminator is sure it is fake
+    _, gradient_of = call_watched("generator_loss raised", generator_loss, rejected)
+    gradient = gradient_of(rejected)
     require(gradient is not None,
             "no gradient flows through your loss: compute it with TensorFlow/Keras ops, not NumPy.")
     require(abs(float(gradient[0, 0])) > 0.9,
@@ -244,22 +242,6 @@ def _tiny_gan(latent_dim, n=64):
     g_spy.flags.clear()  # forget the calls Keras made while building the models
     d_spy.flags.clear()
     return generator, discriminator, noise_spy, g_spy, d_spy, real
-
-
-def _check_noise(noise, n, latent_dim):
-    """The noise one training step gave the generator: one standard normal vector per real image."""
-    require(noise.shape == (n, latent_dim),
-            f"the generator got noise of shape {noise.shape} for a batch of {n} real images: draw one noise "
-            "vector per real image, tf.random.normal([batch_size, latent_dim]) with batch_size = "
-            "tf.shape(real_images)[0], not a fixed number.")
-    require(not np.allclose(noise, noise[:1]),
-            "every image of the batch got the same noise vector, so all fakes of a step are one image: "
-            "draw [batch_size, latent_dim] numbers, not one vector repeated.")
-    # n * latent_dim >= 500 draws: a standard normal's mean lies within 0.3 and its spread within
-    # 0.7-1.3 by more than six standard errors; uniform noise (std 0.29 or 0.58) lies far outside.
-    require(abs(noise.mean()) < 0.3 and 0.7 < noise.std() < 1.3,
-            f"the noise has mean {noise.mean():.2f} and standard deviation {noise.std():.2f}: draw it from "
-            "the standard normal distribution (tf.random.normal), the one you will sample from later.")
 
 
 def _flat(grads):
@@ -304,7 +286,7 @@ def check_train_step(make_train_step, latent_dim=100, smoothing=0.2):
             "the discriminator is called without training=True in the training step: write "
             "discriminator(images, training=True). Without it its dropout is switched off "
             "during training, and it overfits the real images.")
-    _check_noise(noise_spy.seen.numpy(), len(real), latent_dim)
+    require_noise_per_image(noise_spy.seen.numpy(), len(real), latent_dim)
 
     d_vars = {id(v) for v in discriminator.trainable_variables}
     g_vars = {id(v) for v in generator.trainable_variables}
@@ -361,15 +343,6 @@ def check_train_step(make_train_step, latent_dim=100, smoothing=0.2):
             require(not _close(g_got, _flat(tape.gradient(loss, g_list))), f"in the generator step, {message}")
         raise CheckFailed("the generator's gradient does not match generator_loss(discriminator(fakes)).")
     del tape
-
-    # Compiled, as in training: noise drawn with NumPy inside the tf.function is fixed at tracing.
-    noises = []
-    for _ in range(2):
-        call_training_step("train_step, compiled by tf.function, raised", train_step, tf.constant(real))
-        noises.append(noise_spy.seen.numpy())
-    require(not np.array_equal(*noises),
-            "the compiled train_step feeds the generator the same noise at every step: NumPy (or Python) "
-            "random numbers inside a tf.function are drawn once, when it is traced, and then frozen into "
-            "the graph. Draw the noise with tf.random.normal.")
+    require_fresh_noise_when_compiled(train_step, tf.constant(real), noise_spy)
     passed("train step: the discriminator learns from real and fake images, then the generator "
            "alone learns to fool it, all with training=True")
