@@ -4,12 +4,11 @@ Each check runs the learner's function on small inputs whose right answer is kno
 the mistake when the answer matches a typical wrong one.
 """
 
-import keras
 import numpy as np
 import tensorflow as tf
 
 from course_utils.checks._learner import call_watched, missing_activation_message, run_compiled_twice
-from course_utils.checks._numeric import log_softmax, softmax
+from course_utils.checks._numeric import bce_of_probabilities, ce_of_probabilities, log_softmax, softmax
 from course_utils.checks._verdict import (CheckFailed, call_learner, match_named_mistake, passed, require,
                                           scalar_result)
 
@@ -198,17 +197,6 @@ def _sigmoid(x):
     return 1.0 / (1.0 + np.exp(-np.asarray(x, dtype=np.float64)))
 
 
-def _bce_of_probabilities(values, target):
-    """What BinaryCrossentropy() (from_logits=False) computes when it is given logits."""
-    targets = np.full(values.shape, target, np.float32)
-    return float(np.mean(keras.losses.binary_crossentropy(targets, values, from_logits=False)))
-
-
-def _ce_of_probabilities(values, labels):
-    """What SparseCategoricalCrossentropy() (from_logits=False) computes when it is given logits."""
-    return float(np.mean(keras.losses.sparse_categorical_crossentropy(labels, values, from_logits=False)))
-
-
 _SOURCE_AS_PROBABILITIES = (
     "the real/fake cross-entropy treats the source logits as probabilities: the discriminator's source head "
     "outputs a logit (no sigmoid), so use BinaryCrossentropy(from_logits=True).")
@@ -244,8 +232,8 @@ def check_discriminator_loss(discriminator_loss):
     source = _bce(real_src, 1) + _bce(fake_src, 0)
     ce_real, ce_fake = _ce(real_cls, real_y), _ce(fake_cls, fake_y)
     classes = ce_real + ce_fake
-    source_of_probabilities = _bce_of_probabilities(real_src, 1) + _bce_of_probabilities(fake_src, 0)
-    classes_of_probabilities = _ce_of_probabilities(real_cls, real_y) + _ce_of_probabilities(fake_cls, fake_y)
+    source_of_probabilities = bce_of_probabilities(real_src, 1) + bce_of_probabilities(fake_src, 0)
+    classes_of_probabilities = ce_of_probabilities(real_cls, real_y) + ce_of_probabilities(fake_cls, fake_y)
     match_named_mistake(value, source + classes, [
         (source + ce_real, "the auxiliary class loss is applied to the real images only: in AC-GAN the "
                            "discriminator also classifies the fakes, by the labels they were generated with "
@@ -301,8 +289,8 @@ def check_generator_loss(generator_loss):
         (_bce(fake_src, 0) + ce, "the generator's fakes should be called REAL: use target 1 for the source logits."),
         (ns + _ce(fake_cls, np.sort(fake_y)), "the class targets do not match the fakes' labels: use fake_labels "
                                               "in the order the images were generated."),
-        (_bce_of_probabilities(fake_src, 1) + ce, _SOURCE_AS_PROBABILITIES),
-        (ns + _ce_of_probabilities(fake_cls, fake_y), _CLASSES_AS_PROBABILITIES),
+        (bce_of_probabilities(fake_src, 1) + ce, _SOURCE_AS_PROBABILITIES),
+        (ns + ce_of_probabilities(fake_cls, fake_y), _CLASSES_AS_PROBABILITIES),
         (_bce(_sigmoid(fake_src), 1) + ce, _SIGMOID_ON_LOGITS),
         (ns + _ce(softmax(fake_cls), fake_y), _SOFTMAX_ON_LOGITS),
         ((ns + ce) / 2, "you averaged the two terms: add the real/fake and the class losses."),
