@@ -7,7 +7,9 @@
   and cached; its penultimate layer gives the features for the Frechet distance, its
   predictions give the class coverage of samples.
 - ``class_coverage``: which digits a generator produces, and how evenly.
-- ``report_generative_quality``: the three numbers a GAN/VAE chapter ends with, printed through
+- ``confidently_classified``: the share of images to which the classifier gives one class a
+  probability of at least 0.9: how many samples a reader would recognise as some digit.
+- ``report_generative_quality``: the numbers a GAN/VAE chapter ends with, printed through
   ``course_utils.results.report``.
 
 The classifier is trained the first time a run needs it (MNIST: 1-2 minutes on a 2-core CPU)
@@ -32,6 +34,10 @@ COVERAGE_SHARE = 0.1
 """A class counts as *covered* when it gets at least this fraction of the uniform share 1/10,
 i.e. at least 1% of the samples: a generator that drew a digit only by accident does not
 cover it."""
+CONFIDENT_PROBABILITY = 0.9
+"""An image counts as *confidently classified* when the domain classifier gives one class at
+least this probability. Real MNIST test digits: about 97% (full classifier); blurred digits and
+noise: far fewer."""
 
 _IMAGE_SHAPES = {"mnist": (28, 28, 1), "svhn": (32, 32, 3)}
 _CLASSIFIER_EPOCHS = {"mnist": 3, "svhn": 3}  # full run, all training images (MNIST: 99.15% test accuracy)
@@ -40,7 +46,7 @@ _BATCH_SIZE = 128
 _FEATURE_LAYER = "features"
 
 _classifiers = {}  # (domain, mode, source) -> (classifier, feature model)
-_floors = {}  # (domain, n, mode, source) -> Frechet distance real train vs real test
+_real_references = {}  # (domain, n, mode, source) -> numbers of real images, see _real_reference
 
 
 # --- reconstructions ---------------------------------------------------------------------------
@@ -50,10 +56,14 @@ def psnr(reference, images, max_value=1.0):
     """Mean peak signal-to-noise ratio in dB: ``10 log10(max_value^2 / MSE)`` per image, then averaged.
 
     ``reference`` and ``images`` are batches of the same shape, first axis = image index, with
-    values in ``[0, max_value]``. An image equal to its reference has infinite PSNR.
+    values in ``[0, max_value]``. An image equal to its reference has infinite PSNR. Values that
+    do not fit ``max_value`` (uint8 pixels with the default peak 1, a peak of 255 for images in
+    [0, 1], tanh output, NaN) raise a ValueError that says what to change.
     """
     reference = np.asarray(reference, dtype=np.float64)
     images = np.asarray(images, dtype=np.float64)
+    if not max_value > 0:
+        raise ValueError(f"max_value={max_value} must be the positive peak value of the images, e.g. 1.0 or 255.")
     if reference.shape != images.shape:
         raise ValueError(
             f"psnr needs two batches of the same shape; got reference {reference.shape} and images "
@@ -64,10 +74,34 @@ def psnr(reference, images, max_value=1.0):
             f"psnr expects a non-empty batch of images (N, ...); got shape {reference.shape}. "
             "For a single image, add a batch axis: image[None]."
         )
+    _check_psnr_range(reference, images, max_value)
     mse = np.mean((reference - images) ** 2, axis=tuple(range(1, reference.ndim)))
     with np.errstate(divide="ignore"):
         per_image = 10.0 * np.log10(max_value**2 / mse)
     return float(np.mean(per_image))
+
+
+def _check_psnr_range(reference, images, max_value):
+    """Raise a ValueError saying how to fix the batches unless their values fit ``max_value``."""
+    for name, batch in (("reference", reference), ("images", images)):
+        if not np.all(np.isfinite(batch)):
+            raise ValueError(f"psnr: {name} contain NaN or inf values; the model that made them diverged.")
+        low, high = batch.min(), batch.max()
+        if low < -1e-3 * max_value:
+            raise ValueError(
+                f"psnr: {name} reach {low:.3g} < 0, but PSNR needs values in [0, max_value]. If they "
+                "are tanh output in [-1, 1], rescale both batches to [0, 1] first: (x + 1) / 2."
+            )
+        if high > max_value * (1 + 1e-3):
+            raise ValueError(
+                f"psnr: {name} reach {high:.4g} > max_value={max_value:g}. For pixels in 0..255 (e.g. "
+                "uint8 images), divide both batches by 255 or pass max_value=255."
+            )
+    if max_value > 1 and max(reference.max(), images.max()) <= 1:
+        raise ValueError(
+            f"psnr: max_value={max_value:g}, but both batches lie in [0, 1]: that peak would make the PSNR "
+            f"{20 * np.log10(max_value):.0f} dB too high. Pass max_value=1.0 for images in [0, 1]."
+        )
 
 
 # --- Frechet distance --------------------------------------------------------------------------
@@ -99,6 +133,14 @@ def frechet_distance(features_a, features_b):
         raise ValueError(
             f"need at least 2 samples in each set to estimate a covariance; got {len(a)} and {len(b)}."
         )
+    for name, features in (("features_a", a), ("features_b", b)):
+        broken = int(np.sum(~np.all(np.isfinite(features), axis=1)))
+        if broken:
+            raise ValueError(
+                f"frechet_distance: {broken} of the {len(features)} rows of {name} contain NaN or inf, so no "
+                "distance can be computed. The images (or the model that made them) have NaN or inf "
+                "values, e.g. a generator that diverged: check the samples, not this metric."
+            )
     mu_a, mu_b = a.mean(axis=0), b.mean(axis=0)
     cov_a = np.atleast_2d(np.cov(a, rowvar=False))
     cov_b = np.atleast_2d(np.cov(b, rowvar=False))
@@ -330,17 +372,35 @@ def class_coverage(images, domain):
     return coverage_from_labels(domain_predictions(images, domain).argmax(axis=1))
 
 
+def confident_share(probabilities):
+    """Share of rows of ``probabilities`` (N, classes) whose largest entry is >= CONFIDENT_PROBABILITY."""
+    return float(np.mean(np.max(probabilities, axis=1) >= CONFIDENT_PROBABILITY))
+
+
+def confidently_classified(images, domain):
+    """Share of ``images`` (in [0, 1]) to which the domain classifier gives one class a probability
+    of at least ``CONFIDENT_PROBABILITY`` (0.9). A generator's samples that a reader would
+    recognise score close to real images; blobs, blur and noise score far lower."""
+    return confident_share(domain_predictions(images, domain))
+
+
 # --- the report a generative chapter ends with -------------------------------------------------
 
 
-def _floor(domain, n, x_test_features, source):
-    """Frechet distance between n real training and n real test images (cached per process)."""
+def _real_reference(domain, x_test, test_features, source):
+    """What real images score (cached per process): ``floor``, the Frechet distance between as
+    many real training images as ``x_test`` and those test images, and ``confident``, the share
+    of the test images that are confidently classified."""
+    n = len(x_test)
     key = (domain, n, runmode.mode(), source)
-    if key not in _floors:
+    if key not in _real_references:
         x_train, _, _ = _load_domain(domain, "train")
         pick = np.random.default_rng(0).choice(len(x_train), size=n, replace=False)
-        _floors[key] = frechet_distance(domain_features(x_train[pick], domain), x_test_features)
-    return _floors[key]
+        _real_references[key] = {
+            "floor": frechet_distance(domain_features(x_train[pick], domain), test_features),
+            "confident": confidently_classified(x_test, domain),
+        }
+    return _real_references[key]
 
 
 def _plot_counts(counts, title):
@@ -357,14 +417,17 @@ def _plot_counts(counts, title):
 
 
 def report_generative_quality(samples, domain, n=10000, label=""):
-    """Report the Frechet distance of ``samples`` to real test images, its floor and class coverage.
+    """Report the Frechet distance of ``samples`` to real test images with its floor, the share of
+    samples confidently classified beside that of real test images, and class coverage.
 
     ``samples``: generated images in [0, 1], shape (N, H, W, C) of the domain. The first
     ``min(n, N)`` samples are compared with as many real test images. The *floor* is the
     distance between as many real training images and the same test images: a perfect generator
-    scores about this, not 0. Prints each number through ``results.report`` and draws the
-    class histogram of the samples. ``label`` (e.g. "WGAN-GP") prefixes the names when a notebook
-    reports several models. Returns ``{"frechet_distance", "floor", "coverage"}``.
+    scores about this, not 0; likewise it would have about as many samples confidently
+    classified as the real test images. Prints each number through ``results.report`` and draws
+    the class histogram of the samples. ``label`` (e.g. "WGAN-GP") prefixes the names when a
+    notebook reports several models. Returns ``{"frechet_distance", "floor",
+    "confidently_classified", "real_confidently_classified", "coverage"}`` (shares in [0, 1]).
     """
     samples = _validate_images(samples, domain)
     x_test, _, source = _load_domain(domain, "test")
@@ -373,15 +436,20 @@ def report_generative_quality(samples, domain, n=10000, label=""):
         raise ValueError(f"need at least 2 samples to compare distributions; got {len(samples)}.")
     test_features = domain_features(x_test[:m], domain)
     distance = frechet_distance(domain_features(samples[:m], domain), test_features)
-    floor = _floor(domain, m, test_features, source)
-    coverage = class_coverage(samples[:m], domain)
+    real = _real_reference(domain, x_test[:m], test_features, source)
+    probabilities = domain_predictions(samples[:m], domain)
+    confident = confident_share(probabilities)
+    coverage = coverage_from_labels(probabilities.argmax(axis=1))
 
     prefix = f"{label}: " if label else ""
     note = f"{m} samples vs {m} {source} test images"
     results.report(f"{prefix}Frechet distance ({domain} classifier features)", distance, note=note)
-    results.report(f"{prefix}Frechet distance floor (real train vs real test)", floor,
+    results.report(f"{prefix}Frechet distance floor (real train vs real test)", real["floor"],
                    note=f"{m} vs {m} {source} images")
+    results.report(f"{prefix}confidently classified (p >= {CONFIDENT_PROBABILITY:g})", 100 * confident, unit="%",
+                   note=f"real {source} test images: {100 * real['confident']:.1f}%")
     results.report(f"{prefix}class coverage", coverage["classes_covered"], unit=f"of {NUM_CLASSES} classes",
                    note=f"normalised entropy {coverage['normalised_entropy']:.3f}")
     _plot_counts(coverage["counts"], f"{prefix}classes of {m} samples ({domain} classifier)")
-    return {"frechet_distance": distance, "floor": floor, "coverage": coverage}
+    return {"frechet_distance": distance, "floor": real["floor"], "confidently_classified": confident,
+            "real_confidently_classified": real["confident"], "coverage": coverage}

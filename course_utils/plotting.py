@@ -14,16 +14,31 @@ import numpy as np
 
 def _as_displayable(images, value_range):
     """Validate a batch of images and map it to [0, 1] with shape (N, H, W) or (N, H, W, 3)."""
-    images = np.asarray(images, dtype=np.float32)
+    try:
+        images = np.asarray(images, dtype=np.float32)
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"could not make one array of numbers from the images ({error}). Pass a batch of "
+                         "images of equal size, e.g. np.stack(list_of_images).") from error
+    if images.ndim == 3 and images.shape[-1] in (1, 3) and images.shape[1] > images.shape[-1]:
+        raise ValueError(
+            f"got shape {images.shape}: that is one image (height, width, channels), not a batch of "
+            f"{images.shape[0]} images {images.shape[1]} pixels wide. Add a batch axis: images[None]."
+        )
     if images.ndim == 4 and images.shape[-1] == 1:
         images = images[..., 0]
-    if images.ndim not in (3, 4) or (images.ndim == 4 and images.shape[-1] != 3):
+    if images.ndim not in (3, 4) or (images.ndim == 4 and images.shape[-1] != 3) or 0 in images.shape:
+        if images.ndim == 2:
+            hint = "For a single image, add a batch axis: images[None]."
+        elif images.ndim == 4:
+            hint = "Images need 1 (grey) or 3 (colour) channels in the last axis."
+        else:
+            hint = "Reshape them into one of these shapes."
         raise ValueError(
-            f"expected a batch of images shaped (N, H, W), (N, H, W, 1) or (N, H, W, 3); got "
-            f"shape {images.shape}. For a single image, add a batch axis: images[None]."
+            f"expected a non-empty batch of images shaped (N, H, W), (N, H, W, 1) or (N, H, W, 3); got "
+            f"shape {images.shape}. {hint}"
         )
     low, high = value_range
-    if images.size and (images.min() < low - 1e-3 or images.max() > high + 1e-3):
+    if images.min() < low - 1e-3 or images.max() > high + 1e-3:
         raise ValueError(
             f"image values span [{images.min():.3g}, {images.max():.3g}], outside value_range="
             f"{value_range}. Pass the range your images use, e.g. value_range=(-1, 1) for tanh output."

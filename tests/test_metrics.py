@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from scipy.ndimage import gaussian_filter
 
-from course_utils import data, metrics
+from course_utils import data, metrics, runmode
 
 
 @pytest.fixture(autouse=True)
@@ -38,6 +38,31 @@ def test_psnr_averages_per_image_values():
 def test_psnr_rejects_shape_mismatch():
     with pytest.raises(ValueError, match="same shape"):
         metrics.psnr(np.zeros((2, 4, 4)), np.zeros((3, 4, 4)))
+
+
+_CLEAN = np.linspace(0, 1, 2 * 16).reshape(2, 4, 4)
+
+
+@pytest.mark.parametrize(
+    "reference, images, max_value, message",
+    [
+        # uint8 pixels with the default peak 1 gave negative dB
+        ((_CLEAN * 255).astype(np.uint8), (_CLEAN * 250).astype(np.uint8), 1.0, "divide both batches by 255"),
+        # a peak of 255 for images in [0, 1] gave about 68 dB
+        (_CLEAN, _CLEAN * 0.9, 255, "Pass max_value=1.0"),
+        (_CLEAN * 2 - 1, _CLEAN * 2 - 1, 1.0, r"\(x \+ 1\) / 2"),
+        (_CLEAN, np.full_like(_CLEAN, np.nan), 1.0, "images contain NaN"),
+        (_CLEAN, _CLEAN, 0, "positive peak"),
+    ],
+)
+def test_psnr_rejects_values_that_do_not_fit_the_peak(reference, images, max_value, message):
+    with pytest.raises(ValueError, match=message):
+        metrics.psnr(reference, images, max_value=max_value)
+
+
+def test_psnr_accepts_uint8_with_its_peak():
+    reference = (1 + _CLEAN * 254).astype(np.uint8)  # 1..255, so that reference - 1 does not wrap round
+    assert metrics.psnr(reference, reference - 1, max_value=255) == pytest.approx(20 * np.log10(255))
 
 
 # --- Frechet distance ----------------------------------------------------------------------------
@@ -88,6 +113,14 @@ def test_frechet_distance_grows_with_blur_in_pixel_space():
 def test_frechet_distance_rejects_bad_shapes(a, b, message):
     with pytest.raises(ValueError, match=message):
         metrics.frechet_distance(a, b)
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_frechet_distance_names_nan_and_inf_features(bad):
+    features = _gaussian(n=50)
+    features[[3, 7], 0] = bad
+    with pytest.raises(ValueError, match="2 of the 50 rows of features_b contain NaN or inf"):
+        metrics.frechet_distance(_gaussian(n=50, seed=1), features)
 
 
 # --- class coverage ------------------------------------------------------------------------------
@@ -145,14 +178,22 @@ def test_unknown_domain_is_named():
 
 @pytest.fixture(scope="module")
 def smoke_cache(tmp_path_factory):
-    """Smoke mode with the cache in a temporary folder (shared by this module's tests: the tiny
-    classifier is trained once) and empty in-memory caches."""
+    """Smoke mode with the cache in a temporary folder (shared by this module's tests: the small
+    classifier is trained once, seeded) and empty in-memory caches.
+
+    The classifier sees 24,000 images for one epoch (about 15 s; a smoke run's 1,024 leave it
+    unsure of every image): about 97% test accuracy, enough to tell digits from noise and blur.
+    """
+    import keras
+
     folder = tmp_path_factory.mktemp("cache")
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("COURSE_MODE", "smoke")
         patch.setattr(data, "cache_dir", lambda: folder)
         patch.setattr(metrics, "_classifiers", {})
-        patch.setattr(metrics, "_floors", {})
+        patch.setattr(metrics, "_real_references", {})
+        patch.setattr(metrics, "_SMOKE_EXAMPLES", 24_000)
+        keras.utils.set_random_seed(0)
         yield folder
 
 
@@ -193,9 +234,34 @@ def test_classifier_features_see_blur_and_report_compares_with_the_floor(smoke_c
     assert "Frechet distance (mnist classifier features):" in out
     assert "Frechet distance floor (real train vs real test):" in out
     assert "class coverage:" in out
+    assert "confidently classified (p >= 0.9):" in out and "(real MNIST test images:" in out
     blurry = metrics.report_generative_quality(gaussian_filter(x_train[pick], sigma=(0, 2, 2, 0)), "mnist", n=300)
     assert real["frechet_distance"] < blurry["frechet_distance"]
-    assert real["floor"] == blurry["floor"] and len(metrics._floors) == 1, "the floor is computed once"
+    assert real["floor"] == blurry["floor"] and len(metrics._real_references) == 1, "the floor is computed once"
+
+
+@pytest.mark.slow
+def test_confidently_classified_is_near_the_real_share_for_real_digits_and_low_for_noise_and_blur(
+        smoke_cache, tmp_path, monkeypatch):
+    monkeypatch.setattr(runmode, "results_file", lambda: tmp_path / "results.json")
+    x_test, _ = data.load_mnist("test")
+    # Real digits other than the report's reference x_test[:1000], from the same half of the test set
+    # (MNIST's two halves differ in how clearly the digits are written).
+    held_out = x_test[1000:2000]
+    real = metrics.report_generative_quality(held_out, "mnist", n=1000)
+    assert real["real_confidently_classified"] > 0.8, "the test classifier is too weak to judge"
+    assert real["confidently_classified"] == pytest.approx(real["real_confidently_classified"], abs=0.05)
+
+    recorded = json.loads((tmp_path / "results.json").read_text())["metrics"]
+    [(name, entry)] = [(k, v) for k, v in recorded.items() if "confidently classified" in k]
+    assert entry["value"] == pytest.approx(100 * real["confidently_classified"]) and entry["unit"] == "%"
+    assert f"{100 * real['real_confidently_classified']:.1f}%" in entry["note"]
+
+    noise = np.random.default_rng(0).random((1000, 28, 28, 1))
+    blurred = gaussian_filter(held_out, sigma=(0, 2, 2, 0))
+    for what, images in (("uniform noise", noise), ("blurred digits", blurred)):
+        share = metrics.confidently_classified(images, "mnist")
+        assert share < 0.2, f"{what}: {share:.1%} confidently classified"
 
 
 def test_metric_classifier_computes_in_float32_under_a_mixed_policy():

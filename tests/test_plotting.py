@@ -29,6 +29,29 @@ def test_wrong_shape_says_how_to_fix():
         plotting.show_images(np.zeros((8, 8)))
 
 
+@pytest.mark.parametrize("shape", [(28, 28, 1), (32, 32, 3)])
+def test_one_image_without_batch_axis_is_named_not_drawn_as_strips(shape):
+    with pytest.raises(ValueError, match=r"one image \(height, width, channels\).*images\[None\]"):
+        plotting.show_images(np.zeros(shape))
+    assert not plt.get_fignums(), "nothing should be drawn"
+    plotting.show_images(np.zeros(shape)[None])
+
+
+@pytest.mark.parametrize(
+    "images, message",
+    [
+        (np.zeros((2, 8, 8, 4)), "1 \\(grey\\) or 3 \\(colour\\) channels"),
+        (np.zeros((0, 8, 8)), "non-empty batch"),
+        (np.zeros(64), r"got shape \(64,\)"),
+        (np.zeros((2, 3, 8, 8, 1)), r"got shape \(2, 3, 8, 8, 1\)"),
+        ([np.zeros((8, 8)), np.zeros((7, 7))], "images of equal size"),
+    ],
+)
+def test_other_wrong_shapes_get_a_clear_error(images, message):
+    with pytest.raises(ValueError, match=message):
+        plotting.show_images(images)
+
+
 def test_values_outside_range_name_the_range():
     with pytest.raises(ValueError, match="value_range=\\(-1, 1\\)"):
         plotting.show_images(np.full((2, 4, 4), -0.9))
