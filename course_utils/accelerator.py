@@ -107,14 +107,18 @@ def global_policy(name):
         keras.mixed_precision.set_global_policy(before)
 
 
+def gpu_names(gpus):
+    """The distinct model names of ``gpus`` (physical devices), sorted."""
+    return sorted({tf.config.experimental.get_device_details(g).get("device_name", "GPU") for g in gpus})
+
+
 def describe(strategy, gpus, policy="float32"):
     """The one honest line about the hardware this run uses."""
     precision = "mixed bfloat16" if policy == "mixed_bfloat16" else "float32"
     if isinstance(strategy, tf.distribute.TPUStrategy):
         where = f"TPU with {strategy.num_replicas_in_sync} cores"
     elif gpus:
-        names = sorted({tf.config.experimental.get_device_details(g).get("device_name", "GPU") for g in gpus})
-        where = f"{len(gpus)} GPU(s): {', '.join(names)}"
+        where = f"{len(gpus)} GPU(s): {', '.join(gpu_names(gpus))}"
     else:
         where = (f"CPU only ({os.cpu_count()} cores, {platform.processor() or platform.machine()}); "
                  "training is slower than on a GPU, see the time estimates at the top")

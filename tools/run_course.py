@@ -86,10 +86,11 @@ def hardware_line():
     """Name the machine: GPU model(s) if TensorFlow sees any, else the CPU."""
     import tensorflow as tf
 
+    from course_utils.accelerator import gpu_names
+
     gpus = tf.config.list_physical_devices("GPU")
     if gpus:
-        names = sorted({tf.config.experimental.get_device_details(g).get("device_name", "GPU") for g in gpus})
-        return f"{len(gpus)}x GPU ({', '.join(names)})"
+        return f"{len(gpus)}x GPU ({', '.join(gpu_names(gpus))})"
     return f"CPU only, {os.cpu_count()} cores ({platform.machine()})"
 
 
