@@ -218,11 +218,16 @@ def results_table(results_dir=RESULTS_DIR):
     return "\n".join(rows)
 
 
+def _read_record(results_dir, name):
+    """The results file ``name`` of ``results_dir`` as a dict, or None if there is none."""
+    path = results_dir / name
+    return json.loads(path.read_text()) if path.exists() else None
+
+
 def smoke_summary(results_dir=RESULTS_DIR):
-    path = results_dir / "smoke.json"
-    if not path.exists():
+    smoke = _read_record(results_dir, "smoke.json")
+    if smoke is None:
         return ""
-    smoke = json.loads(path.read_text())
     slowest = max(smoke["notebooks"], key=lambda r: r["wall_time_s"])
     return (f"\n\nSmoke run of every notebook (what `pytest --nbval` executes): "
             f"{_minutes(smoke['total_s'])} in all, slowest {Path(slowest['notebook']).name} "
@@ -230,10 +235,9 @@ def smoke_summary(results_dir=RESULTS_DIR):
 
 
 def benchmark_summary(results_dir=RESULTS_DIR):
-    path = results_dir / "benchmark.json"
-    if not path.exists():
+    bench = _read_record(results_dir, "benchmark.json")
+    if bench is None:
         return ""
-    bench = json.loads(path.read_text())
     return (f"\n\nTraining speed against a TensorFlow-tutorial-style reference in float32 (`python -m "
             f"tools.benchmark`, best of {_repeats(bench)} alternating runs each): "
             f"{'; '.join(_benchmark_case(name, r) for name, r in bench['cases'].items())}; "
