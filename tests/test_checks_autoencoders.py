@@ -40,11 +40,11 @@ def dense(latent_dim, output_activation="sigmoid", share=True, latent_activation
 
 
 def conv(latent_dim, upsample=True):
-    encoder = keras.Sequential([keras.Input(SHAPE), layers.Conv2D(4, 3, strides=2, padding="same"),
+    encoder = keras.Sequential([keras.Input(SHAPE), layers.Conv2D(4, 3, strides=2, padding="same", activation="relu"),
                                 layers.Flatten(), layers.Dense(latent_dim)])
-    grow = ([layers.Dense(14 * 14 * 4), layers.Reshape((14, 14, 4)),
-             layers.Conv2DTranspose(4, 3, strides=2, padding="same")] if upsample
-            else [layers.Dense(28 * 28 * 4), layers.Reshape((28, 28, 4))])
+    grow = ([layers.Dense(14 * 14 * 4, activation="relu"), layers.Reshape((14, 14, 4)),
+             layers.Conv2DTranspose(4, 3, strides=2, padding="same", activation="relu")] if upsample
+            else [layers.Dense(28 * 28 * 4, activation="relu"), layers.Reshape((28, 28, 4))])
     decoder = keras.Sequential([keras.Input((latent_dim,)), *grow,
                                 layers.Conv2D(1, 3, padding="same", activation="sigmoid")])
     return keras.Sequential([encoder, decoder]), encoder, decoder

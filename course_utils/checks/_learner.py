@@ -167,9 +167,10 @@ def final_activation(model):
 
 
 def random_at_inference_message(model, inputs, what):
-    """A message if ``model`` gives two different outputs for the same ``inputs`` in inference mode, else None."""
-    first, second = (np.asarray(call_learner(f"{what} failed on a batch of shape {inputs.shape}",
-                                             model, inputs, training=False)) for _ in range(2))
+    """A message if ``model(inputs)``, called as a notebook calls it (no ``training=``), gives two different
+    outputs for the same ``inputs``, else None."""
+    first, second = (np.asarray(call_learner(f"{what} failed on a batch of shape {inputs.shape}", model, inputs))
+                     for _ in range(2))
     if np.array_equal(first, second):
         return None
     return (f"{what} gives a different output each time it sees the same input, outside training: a "
@@ -195,9 +196,12 @@ def run_traced_without_batch_size(what, function, *arrays):
     except NotImplementedError:
         raise
     except Exception as error:
+        detail = str(error).strip().splitlines()[-1].strip()
+        if not detail.startswith(type(error).__name__):
+            detail = f"{type(error).__name__}: {detail}"
         hint = (" The batch size is None while the function is traced: use tf.shape(x), which is known when "
-                "it runs, instead of x.shape." if "None" in str(error) or "partially known" in str(error) else "")
-        raise CheckFailed(f"{what}: {type(error).__name__}: {str(error).strip().splitlines()[-1]}{hint}") from error
+                "it runs, instead of x.shape." if "None" in detail or "partially known" in detail else "")
+        raise CheckFailed(f"{what}: {detail}.{hint}") from error
 
 
 def take_bounded(dataset, limit, what):
