@@ -1,4 +1,8 @@
-"""Checks for chapter 05: a DCGAN on SVHN (Radford et al. 2016)."""
+"""Checks for chapter 05: a DCGAN on SVHN (Radford et al. 2016).
+
+The checks build the learner's models under a float32 policy: mixed precision is the notebook's speed
+setting, not part of the lesson, so an output layer needs no ``dtype="float32"`` to pass.
+"""
 
 import keras
 import numpy as np
@@ -6,28 +10,41 @@ import tensorflow as tf
 
 from course_utils.accelerator import global_policy
 from course_utils.checks._doubles import ConstantImage, RecordingOptimizer
-from course_utils.checks._verdict import CheckFailed, passed, require
+from course_utils.checks._learner import (NoiseSpy, TrainingSpy, call_training_step, final_activation,
+                                          missing_activation_message, require_fresh_noise_when_compiled,
+                                          require_noise_per_image)
+from course_utils.checks._verdict import call_learner, passed, require
 
 IMAGE_SHAPE = (32, 32, 3)
 
 
 def check_scale_images(scale_images):
     """``scale_images(x)``: images in [0, 1] -> [-1, 1], the range of the generator's tanh."""
-    x = np.array([0.0, 0.25, 0.5, 1.0], dtype=np.float32).reshape(1, 2, 2, 1)
-    y = scale_images(x)
+    # Two images whose pixels stay inside (0, 1), so that rescaling by the batch's min and max shows.
+    x = np.array([0.1, 0.25, 0.4, 0.5, 0.6, 0.75, 0.8, 0.9], dtype=np.float32).reshape(2, 2, 2, 1)
+    y = call_learner("scale_images(x) raised", scale_images, x.copy())
     require(y is not None, "scale_images returned None: did you forget `return`?")
-    y = np.asarray(y, dtype=np.float64).reshape(-1)
-    require(y.shape == (4,), f"scale_images must keep the shape of its input; got {np.shape(y)}.")
-    require(not np.allclose(y, [0.0, 0.5, 1.0, 2.0]),
-            "you doubled the pixels but did not subtract 1: [0, 1] * 2 is [0, 2], not [-1, 1].")
-    require(not np.allclose(y, [-0.5, -0.25, 0.0, 0.5]),
-            "x - 0.5 gives [-0.5, 0.5]; the generator's tanh spans [-1, 1], so use 2 * x - 1.")
-    require(not np.allclose(y, np.array([0.0, 0.25, 0.5, 1.0]) / 127.5 - 1, atol=1e-4),
-            "these images are already in [0, 1] (the loader scaled them): do not divide by 255 "
-            "or 127.5 again; use 2 * x - 1.")
-    require(np.allclose(y, [-1.0, -0.5, 0.0, 1.0], atol=1e-6),
-            f"expected 0 -> -1, 0.5 -> 0 and 1 -> 1; got {np.round(y, 3).tolist()} for "
-            "[0, 0.25, 0.5, 1].")
+    require(np.shape(y) == x.shape, f"scale_images must keep the shape of its input {x.shape}; got {np.shape(y)}.")
+    y = np.asarray(y, dtype=np.float64)
+    mistakes = {
+        "you doubled the pixels but did not subtract 1: [0, 1] * 2 is [0, 2], not [-1, 1].": 2 * x,
+        "x - 0.5 gives [-0.5, 0.5]; the generator's tanh spans [-1, 1], so use 2 * x - 1.": x - 0.5,
+        "these images are already in [0, 1] (the loader scaled them): do not divide by 255 or 127.5 "
+        "again; use 2 * x - 1.": x / 127.5 - 1,
+        "these images are already in [0, 1] (the loader scaled them): dividing by 255 again makes them "
+        "almost black. Use 2 * x - 1.": x / 255,
+        "the scale is inverted (1 - 2 * x): white would become -1 and black +1. Use 2 * x - 1.": 1 - 2 * x,
+        "you rescaled by the batch's min and max: then the same pixel value maps to different numbers in "
+        "different batches (a dark batch gets brightened). Use the fixed map 2 * x - 1.":
+            2 * (x - x.min()) / (x.max() - x.min()) - 1,
+        "you standardised the images (mean 0, standard deviation 1): that does not map them to the "
+        "range [-1, 1] of the generator's tanh. Use 2 * x - 1.": (x - x.mean()) / x.std(),
+    }
+    for message, wrong in mistakes.items():
+        require(not np.allclose(y, wrong, atol=1e-4), message)
+    require(np.allclose(y, 2 * x - 1, atol=1e-6),
+            f"expected 2 * x - 1 (0 -> -1, 0.5 -> 0, 1 -> 1); for {x.reshape(-1).tolist()} got "
+            f"{np.round(y.reshape(-1), 3).tolist()}.")
     passed("images scaled from [0, 1] to [-1, 1], the range of tanh")
 
 
@@ -38,32 +55,41 @@ def _layers(model):
 
 
 def _activation_name(layer):
-    activation = getattr(layer, "activation", None)
-    return getattr(activation, "__name__", "") if activation is not None else ""
+    if isinstance(layer, keras.layers.ReLU):
+        return "relu"
+    if isinstance(layer, keras.layers.LeakyReLU):
+        return "leaky_relu"
+    return getattr(getattr(layer, "activation", None), "__name__", "")
 
 
-def _output_dtype_under_mixed_precision(build, input_shape):
-    """The dtype of a model's output when it is built under mixed precision (worked out, not run)."""
-    with global_policy("mixed_bfloat16"):
-        model = build()
-    return model(keras.Input(input_shape)).dtype
+def _declared_input_shape(model):
+    """The input shape ``model`` was built for (without the batch axis), or None if it does not say."""
+    try:
+        return tuple(model.inputs[0].shape[1:])
+    except Exception:  # a subclassed model, or one not built yet: it does not say
+        return None
 
 
-def _require_float32_output(dtype, what, example):
-    require(dtype == "float32",
-            f"under mixed precision the {what} comes out in {dtype}: give the last layer dtype=\"float32\" "
-            f"(e.g. {example}). accelerator.setup(mixed_precision=True) computes in 16 bits where that "
-            "is faster; the output layer stays in float32 so that the loss, the metrics and the plots get "
-            "full-precision numbers.")
+def _built_model(build, what, *args):
+    """The learner's ``build(*args)``, required to be a Keras model."""
+    model = call_learner(f"{what}({', '.join(map(str, args))}) raised", build, *args)
+    require(isinstance(model, keras.Model),
+            f"{what} should return a keras Model; got {type(model).__name__}"
+            + (": did you forget `return`?" if model is None else "."))
+    return model
 
 
-@global_policy("float32")  # the shape and range checks below compute in float32 on every machine
+@global_policy("float32")  # the learner's model is built and run in float32 on every machine
 def check_generator(build_generator, latent_dim=16):
     """``build_generator(latent_dim)``: noise (N, latent_dim) -> images (N, 32, 32, 3) in [-1, 1]."""
-    generator = build_generator(latent_dim)
-    require(isinstance(generator, keras.Model), "build_generator should return a keras Model.")
+    generator = _built_model(build_generator, "build_generator", latent_dim)
+    declared = _declared_input_shape(generator)
+    require(declared in (None, (latent_dim,)),
+            f"build_generator({latent_dim}) built a generator for noise of shape {declared}: use the "
+            "latent_dim argument in keras.Input((latent_dim,)), not a fixed number.")
     z = np.random.default_rng(0).normal(size=(8, latent_dim)).astype(np.float32)
-    images = np.asarray(generator(z, training=False))
+    images = np.asarray(call_learner(f"calling your generator on noise of shape {z.shape} raised",
+                                     generator, z, training=False))
     if images.shape[1:3] != IMAGE_SHAPE[:2]:
         hint = ""
         if images.ndim == 4 and images.shape[1] in (10, 22, 46, 11, 23):
@@ -87,36 +113,76 @@ def check_generator(build_generator, latent_dim=16):
     require(not isinstance(last_weighted, keras.layers.BatchNormalization),
             "the generator's output layer is followed by BatchNormalization: leave it out there "
             "(Radford et al. 2016 found BN on the generator output made samples oscillate).")
+    missing = missing_activation_message(generator, "Put a ReLU after each hidden layer (after its batch norm).")
+    require(missing is None, missing)
     # Large noise drives the output layer into saturation and shows its activation.
-    loud = np.asarray(generator(20.0 * z, training=False))
+    loud = np.asarray(call_learner("calling your generator on large noise raised", generator, 20.0 * z,
+                                   training=False))
+    output = final_activation(generator)
+    require(loud.min() < -0.05,
+            f"the generator's output is never negative (its last activation: {output or 'unknown'}): a "
+            "sigmoid, softmax or ReLU output lies in [0, 1] or above, but the training images are scaled "
+            "to [-1, 1]. End with activation='tanh'.")
     require(loud.max() <= 1.0 + 1e-5 and loud.min() >= -1.0 - 1e-5,
             f"the generator's output reaches [{loud.min():.3g}, {loud.max():.3g}]: end it with a "
             "tanh activation, so that images lie in [-1, 1] like the scaled training data.")
-    require(loud.min() < -0.05,
-            "the generator's output is never negative: a sigmoid (or ReLU) output gives [0, 1], "
-            "but the training images are scaled to [-1, 1]. End with activation='tanh'.")
-    dtype = _output_dtype_under_mixed_precision(lambda: build_generator(latent_dim), (latent_dim,))
-    _require_float32_output(dtype, "generator's image", 'Conv2DTranspose(3, ..., activation="tanh", dtype="float32")')
     passed(f"generator maps {latent_dim}-d noise to 32x32x3 images in [-1, 1] with transposed "
            "convolutions and batch norm")
 
 
-@global_policy("float32")  # the shape checks below compute in float32 on every machine
+_LOGIT_ADVICE = ("Return the raw logit (no activation on the last layer): BinaryCrossentropy(from_logits=True) "
+                 "applies the sigmoid itself, in a numerically safer way.")
+_OUTPUT_ACTIVATION = {
+    "sigmoid": "the discriminator ends with a sigmoid: return the raw logit (no activation) and train "
+               "with BinaryCrossentropy(from_logits=True), which is numerically safer.",
+    "relu": "the discriminator ends with a ReLU: its output can never be negative, so it can never say "
+            "'fake' with confidence, and passes no gradient below 0. " + _LOGIT_ADVICE,
+    "tanh": "the discriminator ends with tanh: a logit in [-1, 1] means it can never be more than 73% sure. "
+            + _LOGIT_ADVICE,
+    "softmax": "the discriminator ends with a softmax: over a single unit it is always 1, whatever the "
+               "image. " + _LOGIT_ADVICE,
+}
+
+
+def _is_raw_logit(discriminator, last_weighted, x):
+    """Whether the output is a linear function of the last weighted layer's kernel, as a raw logit is:
+    with the bias at 0, negating the kernel negates the output and scaling it by 1000 scales the output."""
+    weights = last_weighted.get_weights()
+    kernel, rest = weights[0], [np.zeros_like(w) for w in weights[1:]]
+    outputs = []
+    for factor in (1.0, -1.0, 1000.0):
+        last_weighted.set_weights([factor * kernel, *rest])
+        outputs.append(np.asarray(discriminator(x, training=False), dtype=np.float64))
+    base, negated, scaled = outputs
+    scale = np.abs(base).max()
+    return scale == 0 or (np.allclose(negated, -base, atol=1e-3 * scale)
+                          and np.allclose(scaled, 1000 * base, rtol=1e-2, atol=1e-3 * scale))
+
+
+@global_policy("float32")  # the learner's model is built and run in float32 on every machine
 def check_discriminator(build_discriminator):
     """``build_discriminator()``: images (N, 32, 32, 3) -> one logit per image, shape (N, 1)."""
-    discriminator = build_discriminator()
-    require(isinstance(discriminator, keras.Model), "build_discriminator should return a keras Model.")
+    discriminator = _built_model(build_discriminator, "build_discriminator")
+    declared = _declared_input_shape(discriminator)
+    require(declared in (None, IMAGE_SHAPE),
+            f"your discriminator is built for inputs of shape {declared}; SVHN images are {IMAGE_SHAPE}: "
+            f"start with keras.Input({IMAGE_SHAPE}).")
     x = np.random.default_rng(0).uniform(-1, 1, size=(8, *IMAGE_SHAPE)).astype(np.float32)
-    logits = np.asarray(discriminator(x, training=False))
+    logits = np.asarray(call_learner("calling your discriminator on images of shape (8, 32, 32, 3) raised",
+                                     discriminator, x, training=False))
     require(logits.shape == (8, 1),
             f"the discriminator should give one number per image, shape (8, 1); got {logits.shape}. "
             "End with Flatten() and Dense(1).")
     layers = _layers(discriminator)
     kinds = [type(layer).__name__ for layer in layers]
-    last = layers[-1]
-    require(_activation_name(last) != "sigmoid",
-            "the discriminator ends with a sigmoid: return the raw logit (no activation) and train "
-            "with BinaryCrossentropy(from_logits=True), which is numerically safer.")
+    output = final_activation(discriminator)
+    require(output in (None, "linear"), _OUTPUT_ACTIVATION.get(
+        output, f"the discriminator's output goes through {output}. " + _LOGIT_ADVICE))
+    weighted = [layer for layer in layers if getattr(layer, "kernel", None) is not None]
+    require(not weighted or _is_raw_logit(discriminator, weighted[-1], x),
+            "the discriminator's output is not a raw logit: scaling the weights of its last layer does not "
+            "scale its output in proportion, so something bends it after that layer (an activation, a "
+            "Lambda). " + _LOGIT_ADVICE)
     convs = [i for i, kind in enumerate(kinds) if kind == "Conv2D"]
     require(convs, "the discriminator needs Conv2D layers (strided, to shrink 32 -> 16 -> 8 -> 4).")
     second_conv = convs[1] if len(convs) > 1 else len(kinds)
@@ -129,48 +195,59 @@ def check_discriminator(build_discriminator):
     require(not any(kind.startswith(("MaxPooling", "AveragePooling")) for kind in kinds),
             "DCGAN replaces pooling by strided convolutions (strides=2): the network learns how "
             "to downsample.")
-    relu = [layer.name for layer in layers
-            if isinstance(layer, keras.layers.ReLU) or _activation_name(layer) == "relu"]
+    relu = [layer.name for layer in layers if _activation_name(layer) == "relu"]
     require(not relu,
             f"plain ReLU in the discriminator ({', '.join(relu)}): use LeakyReLU(0.2). A ReLU "
             "passes no gradient for negative inputs, and the generator learns only through the "
             "discriminator's gradients.")
-    require("LeakyReLU" in kinds or any(_activation_name(layer) == "leaky_relu" for layer in layers),
+    require(any(_activation_name(layer) == "leaky_relu" for layer in layers),
             "use LeakyReLU(0.2) after the discriminator's convolutions.")
-    dtype = _output_dtype_under_mixed_precision(build_discriminator, IMAGE_SHAPE)
-    _require_float32_output(dtype, "discriminator's logit", 'Dense(1, kernel_initializer=INIT, dtype="float32")')
+    missing = missing_activation_message(
+        discriminator, "Put LeakyReLU(0.2) after each convolution (after its batch norm where it has one).")
+    require(missing is None, missing)
     passed("discriminator: strided convs, LeakyReLU, no BN on the first layer, one logit per image")
 
 
 # --- train_step --------------------------------------------------------------------------------
 
 
-def _tiny_gan(gan_class, latent_dim=4, shape=(4, 4, 1), n=6):
+_LATENT_DIM = 8
+
+
+def _tiny_gan(gan_class, latent_dim=_LATENT_DIM, shape=(4, 4, 1), n=64):
+    """The learner's GAN around a generator that draws one learnable image whatever its noise and a linear
+    discriminator, with spies on the noise and the training flags; ``n`` real images (enough to judge
+    the noise's spread)."""
     rng = np.random.default_rng(0)
     image = rng.uniform(-1, 1, size=shape).astype(np.float32)
-    generator = keras.Sequential([keras.Input((latent_dim,)), ConstantImage(image)], name="generator")
-    discriminator = keras.Sequential([keras.Input(shape), keras.layers.Flatten(), keras.layers.Dense(1)],
+    spies = {"noise": NoiseSpy(name="noise_spy"), "g": TrainingSpy(name="g_spy"), "d": TrainingSpy(name="d_spy")}
+    generator = keras.Sequential([keras.Input((latent_dim,)), spies["noise"], ConstantImage(image), spies["g"]],
+                                 name="generator")
+    discriminator = keras.Sequential([keras.Input(shape), spies["d"], keras.layers.Flatten(), keras.layers.Dense(1)],
                                      name="discriminator")
     kernel = rng.normal(scale=0.5, size=(int(np.prod(shape)), 1)).astype(np.float32)
     # Bias chosen so that D(fake) = 1.0: the variants of the generator's loss then differ.
     bias = np.array([1.0 - float(image.reshape(-1) @ kernel[:, 0])], dtype=np.float32)
     discriminator.layers[-1].set_weights([kernel, bias])
     real = rng.uniform(-1, 1, size=(n, *shape)).astype(np.float32)
-    gan = gan_class(generator, discriminator, latent_dim)
-    return gan, generator, discriminator, real, image
+    gan = call_learner(f"{gan_class.__name__}(generator, discriminator, latent_dim) raised",
+                       gan_class, generator, discriminator, latent_dim)
+    spies["g"].flags.clear()  # forget the calls Keras made while building the models
+    spies["d"].flags.clear()
+    return gan, generator, discriminator, real, spies
 
 
 def _flat(grads):
     return np.concatenate([np.asarray(g, dtype=np.float64).reshape(-1) for g in grads])
 
 
-def _expected_gradients(generator, discriminator, real, fake_image):
+def _expected_gradients(generator, discriminator, real):
     """Gradients of the candidate losses (right ones and typical mistakes)."""
     bce = keras.losses.BinaryCrossentropy(from_logits=True)
-    fake = tf.repeat(tf.constant(fake_image)[None], len(real), axis=0)
+    probabilities = keras.losses.BinaryCrossentropy(from_logits=False)
     with tf.GradientTape(persistent=True) as tape:
         real_logits = discriminator(real, training=True)
-        fake_logits = discriminator(generator(tf.zeros((len(real), 4)), training=True), training=True)
+        fake_logits = discriminator(generator(tf.zeros((len(real), _LATENT_DIM)), training=True), training=True)
         ones, zeros = tf.ones_like(real_logits), tf.zeros_like(real_logits)
         d_losses = {
             "right": bce(ones, real_logits) + bce(zeros, fake_logits),
@@ -179,10 +256,12 @@ def _expected_gradients(generator, discriminator, real, fake_image):
             "plus_g": bce(ones, real_logits) + bce(zeros, fake_logits) + bce(ones, fake_logits),
             "real_only": bce(ones, real_logits),
             "fake_only": bce(zeros, fake_logits),
+            "sigmoid": bce(ones, tf.sigmoid(real_logits)) + bce(zeros, tf.sigmoid(fake_logits)),
+            "probabilities": probabilities(ones, real_logits) + probabilities(zeros, fake_logits),
         }
     d_vars = discriminator.trainable_variables
     d_grads = {name: _flat(tape.gradient(loss, d_vars)) for name, loss in d_losses.items()}
-    del tape, fake
+    del tape
     # The generator's gradient is (dLoss/dlogit) * dlogit/dimage; only the first factor differs.
     sigma = float(tf.sigmoid(fake_logits[0, 0]))
     g_factors = {"right": sigma - 1.0, "label0": sigma, "plus_d": 2.0 * sigma - 1.0, "saturating": -sigma}
@@ -197,24 +276,22 @@ def _cosine(a, b):
 def check_train_step(gan_class):
     """``gan_class(generator, discriminator, latent_dim)`` with ``compile(d_optimizer, g_optimizer)``
     and a ``train_step(real_images)`` that takes one discriminator step and one generator step."""
-    gan, generator, discriminator, real, fake_image = _tiny_gan(gan_class)
+    gan, generator, discriminator, real, spies = _tiny_gan(gan_class)
     d_opt, g_opt = RecordingOptimizer(), RecordingOptimizer()
-    gan.compile(d_optimizer=d_opt, g_optimizer=g_opt)
-    try:
-        logs = gan.train_step(tf.constant(real))
-    except RuntimeError as error:
-        if "non-persistent" in str(error) or "once" in str(error):
-            raise CheckFailed(
-                "a GradientTape was asked for gradients twice: use one tape per network (one for "
-                "the discriminator's loss, one for the generator's), each around its own forward "
-                "pass.") from None
-        raise
+    call_learner("compile(d_optimizer, g_optimizer) raised", gan.compile, d_optimizer=d_opt, g_optimizer=g_opt)
+    logs = call_training_step("train_step(real_images) raised", gan.train_step, tf.constant(real))
     require(isinstance(logs, dict) and {"d_loss", "g_loss"} <= set(logs),
             "train_step should return a dict with 'd_loss' and 'g_loss' (what fit prints).")
+    for who in ("generator", "discriminator"):
+        require(spies[who[0]].flags and all(flag is True for flag in spies[who[0]].flags),
+                f"the {who} is called without training=True in train_step. fit does not switch the "
+                f"networks to training mode for you: without training=True, batch norm normalises with its "
+                f"running averages instead of the batch's statistics. Write self.{who}(..., training=True).")
+    require_noise_per_image(spies["noise"].seen.numpy(), len(real), _LATENT_DIM)
 
     d_got = _recorded_named(d_opt, "d", "discriminator", discriminator, "generator", generator)
     g_got = _recorded_named(g_opt, "g", "generator", generator, "discriminator", discriminator)
-    d_want, g_factors = _expected_gradients(generator, discriminator, real, fake_image)
+    d_want, g_factors = _expected_gradients(generator, discriminator, real)
 
     d_match = {name: _cosine(d_got, grad) for name, grad in d_want.items()}
     best = max(d_match, key=d_match.get)
@@ -226,6 +303,10 @@ def check_train_step(gan_class):
                      "fakes (label 0).",
         "fake_only": "the discriminator's loss has only the fake-image term: add the loss on the "
                      "real images (label 1).",
+        "sigmoid": "the logits went through a sigmoid before the loss: BinaryCrossentropy(from_logits=True) "
+                   "applies the sigmoid itself, so pass it the raw logits.",
+        "probabilities": "the loss treats the discriminator's logits as probabilities: use "
+                         "BinaryCrossentropy(from_logits=True) (as self.loss_fn does).",
     }
     require(d_match[best] > 0.99,
             "the discriminator's gradient matches none of the losses we know. Expected "
@@ -243,6 +324,9 @@ def check_train_step(gan_class):
     matches = {name for name, ratio in ratios.items()
                if any(np.isclose(ratio, k, rtol=2e-2) for k in (0.5, 1.0, 2.0, len(real)))}
     require("right" in matches, _generator_message(matches))
+    call_learner("compile(d_optimizer, g_optimizer) raised", gan.compile,
+                 d_optimizer=RecordingOptimizer(), g_optimizer=RecordingOptimizer())
+    require_fresh_noise_when_compiled(gan.train_step, tf.constant(real), spies["noise"])
     passed("train_step: discriminator learns real=1/fake=0, generator learns to make D say 1, "
            "each with its own tape and optimizer")
 
@@ -268,7 +352,7 @@ def _recorded_named(optimizer, short, who, network, other, other_network):
 
 def _generator_direction(generator, discriminator):
     with tf.GradientTape() as tape:
-        logit = discriminator(generator(tf.zeros((1, 4)), training=True), training=True)[0, 0]
+        logit = discriminator(generator(tf.zeros((1, _LATENT_DIM)), training=True), training=True)[0, 0]
     return _flat(tape.gradient(logit, generator.trainable_variables))
 
 
