@@ -8,49 +8,91 @@ import numpy as np
 import tensorflow as tf
 
 from course_utils import toy2d
-from course_utils.checks._verdict import CheckFailed, match_named_mistake, passed, require, scalar_result
+from course_utils.checks._learner import call_watched, run_compiled_twice
+from course_utils.checks._numeric import bce_of_probabilities
+from course_utils.checks._verdict import (CheckFailed, call_learner, match_named_mistake, passed, require,
+                                          scalar_result)
 
 
 # --- mode statistics on the ring ----------------------------------------------------------------
 
 
 def _ring_test_samples():
-    """1,000 points with a known answer: 2 covered modes, 80.5% high quality (std 0.05)."""
+    """1,000 points around an 8-mode ring (std 0.05), placed so that each typical mistake gives its own
+    answer: 766 high quality (within 3 std), 2 modes covered (at least 12.5 good samples each)."""
     centres = toy2d.mode_centres(8, 2.0)
     rng = np.random.default_rng(0)
-    at_mode0 = centres[0] + 0.01 * rng.standard_normal((600, 2))
-    angles = rng.uniform(0, 2 * np.pi, 200)
-    near_mode1 = centres[1] + 0.1 * np.stack([np.cos(angles), np.sin(angles)], axis=1)  # 2 std away
-    few_at_mode2 = centres[2] + 0.01 * rng.standard_normal((5, 2))  # 0.5%: too few to count
-    off_ring = np.concatenate([1.2 * centres[3] + 0.01 * rng.standard_normal((100, 2)),
-                               1.2 * centres[4] + 0.01 * rng.standard_normal((95, 2))])  # 0.4 from a mode
-    return np.concatenate([at_mode0, near_mode1, few_at_mode2, off_ring]).astype(np.float32), centres
+
+    def around(mode, n, distance=0.0):  # n points at a given distance from a mode (plus a tiny jitter if 0)
+        angles = rng.uniform(0, 2 * np.pi, n)
+        ring = distance * np.stack([np.cos(angles), np.sin(angles)], axis=1)
+        return centres[mode] + ring + (0.01 * rng.standard_normal((n, 2)) if distance == 0 else 0)
+
+    groups = [around(0, 600), around(1, 50, 0.075), around(1, 100, 0.14), around(1, 50, 0.17),  # 1.5, 2.8, 3.4 std
+              around(2, 11), around(5, 5)]  # good, but too few for coverage
+    groups += [1.175 * around(mode, n) for mode, n in ((3, 61), (4, 61), (6, 62))]  # 0.35 off the ring
+    return np.concatenate(groups).astype(np.float32), centres
+
+
+def _reference_stats(samples, centres, std):
+    """The right answer, and ``((covered, share), message)`` for each typical mistake."""
+    distances = np.linalg.norm(samples[:, None, :] - centres[None], axis=-1)
+    nearest, closest = distances.argmin(axis=1), distances.min(axis=1)
+    fair_share = toy2d.COVERAGE_SHARE / len(centres)
+
+    def stats(good, counted=None, at_least=fair_share * len(samples)):
+        counts = np.bincount(nearest[good if counted is None else counted], minlength=len(centres))
+        return int(np.sum(counts >= at_least)), float(good.mean())
+
+    good = closest <= 3 * std
+    radius_message = ("a sample is high quality when its distance to the nearest centre is at most 3 * std; "
+                      "you used {} instead.")
+    mistakes = [
+        (stats(good, counted=np.ones_like(good)), "samples far from every mode (off the ring) must not count "
+                                                  "toward coverage: count only the high-quality samples per mode."),
+        (stats(good, at_least=fair_share * good.sum()),
+         "a mode's samples are compared with a share of ALL samples (COVERAGE_SHARE / n_modes * len(samples)), "
+         "not of the high-quality ones."),
+        (stats(good, at_least=1), f"a mode with 5 or 11 good samples out of {len(samples)} is not covered: it needs at "
+                                  f"least COVERAGE_SHARE / n_modes of all samples (here 0.1 / {len(centres)} of "
+                                  f"{len(samples)}, {fair_share * len(samples):g} samples)."),
+        (stats(closest <= 2 * std), radius_message.format("2 * std")),
+        (stats(closest <= std), radius_message.format("std")),
+        (stats(closest <= std ** 2), radius_message.format("std ** 2")),
+        (stats(closest <= 4 * std), radius_message.format("4 * std")),
+        (stats(closest ** 2 <= 3 * std), "you compared the SQUARED distance with 3 * std: take the square root "
+                                         "(np.linalg.norm) before comparing."),
+    ]
+    return stats(good), mistakes
 
 
 def check_mode_stats(mode_stats):
     """``mode_stats(samples, centres, std) -> (modes_covered, high_quality_share)``."""
     samples, centres = _ring_test_samples()
-    result = mode_stats(samples, centres, 0.05)
+    result = call_learner("mode_stats raised", mode_stats, samples, centres, 0.05)
+    require(result is not None, "mode_stats returned None: did you forget `return`?")
     require(isinstance(result, (tuple, list)) and len(result) == 2,
             "return two numbers: (modes_covered, high_quality_share).")
-    covered, share = int(result[0]), float(result[1])
-    require(not np.isclose(share, 805), "high_quality_share should be a fraction of all samples (805 of 1000 "
-                                        "is 0.805), not a count: divide by the number of samples.")
-    require(not np.isclose(share, 80.5), "high_quality_share should be a fraction between 0 and 1, not a percentage.")
-    require(share > 0.8,
-            "200 samples lie 2 standard deviations from a mode and you rejected them: a sample is high "
-            "quality when its distance to the nearest centre is at most 3 * std (not std or std**2).")
-    require(np.isclose(share, 0.805, atol=1e-6),
-            f"expected a high-quality share of 0.805 (805 of 1000 samples within 3 std of a mode), got {share:.4g}.")
-    require(covered not in (4, 5),
-            "samples far from every mode (off the ring) must not count toward coverage: count only the "
-            "high-quality samples per mode.")
-    require(covered != 3,
-            "a mode with 5 samples out of 1000 (0.5%) is not covered: it needs at least COVERAGE_SHARE / n_modes "
-            "of all samples (here 0.1 / 8 = 1.25%, 12.5 samples).")
-    require(covered == 2, f"expected 2 covered modes (mode 0 with 600 and mode 1 with 200 good samples), got {covered}.")
+    covered, share = scalar_result(result[0], "modes_covered"), scalar_result(result[1], "high_quality_share")
+    (right_covered, right_share), mistakes = _reference_stats(samples, centres, 0.05)
+    n = len(samples)
+    require(not np.isclose(share, right_share * n), f"high_quality_share should be a fraction of all samples "
+                                                    f"({right_share * n:.0f} of {n} is {right_share:g}), not a count: "
+                                                    "divide by the number of samples.")
+    require(not np.isclose(share, right_share * 100),
+            "high_quality_share should be a fraction between 0 and 1, not a percentage.")
+    if covered != right_covered or not np.isclose(share, right_share, atol=1e-6):
+        for (wrong_covered, wrong_share), message in mistakes:
+            require(not (covered == wrong_covered and np.isclose(share, wrong_share, atol=1e-6)), message)
+    require(np.isclose(share, right_share, atol=1e-6),
+            f"expected a high-quality share of {right_share:g} ({right_share * n:.0f} of {n} samples within 3 std "
+            f"of a mode), got {share:.4g}.")
+    require(covered == right_covered,
+            f"expected {right_covered} covered modes (mode 0 with 600 and mode 1 with 150 good samples; modes 2 and 5 "
+            f"have too few), got {covered:g}.")
     real = toy2d.sample_ring(4000, seed=1)
-    covered_real, share_real = (float(v) for v in mode_stats(real, toy2d.mode_centres(), toy2d.STD))
+    real_result = call_learner("mode_stats raised on real ring data", mode_stats, real, toy2d.mode_centres(), toy2d.STD)
+    covered_real, share_real = (scalar_result(v, "mode_stats on real ring data") for v in real_result[:2])
     require(covered_real == 8 and share_real > 0.98,
             f"on real ring data expected all 8 modes and about 99% high quality, got {covered_real:g} modes and "
             f"{share_real:.3f}.")
@@ -61,16 +103,15 @@ def check_mode_stats(mode_stats):
 
 
 def _loss_on(loss_fn, logits, what):
+    """The learner's loss of ``logits`` (shape (N, 1)) as a float, and its gradient w.r.t. the logits."""
     logits = tf.constant(np.asarray(logits, dtype=np.float32).reshape(-1, 1))
-    with tf.GradientTape() as tape:
-        tape.watch(logits)
-        value = loss_fn(logits)
-    require(value is not None, f"{what} returned None: did you forget `return`?")
-    gradient = tape.gradient(value, logits) if tf.is_tensor(value) else None
-    require(gradient is not None,
+    result, gradient = call_watched(f"{what} raised", loss_fn, logits)
+    value = scalar_result(result, what)
+    grad = gradient(logits)
+    require(grad is not None,
             f"{what} gives no gradient w.r.t. the logits: compute it with TensorFlow ops (tf.math.softplus, "
             "tf.reduce_mean), not NumPy, so the generator can learn from it.")
-    return scalar_result(value, what), gradient.numpy()[:, 0]
+    return value, grad.numpy()[:, 0]
 
 
 def check_generator_losses(saturating_loss, non_saturating_loss):
@@ -78,7 +119,7 @@ def check_generator_losses(saturating_loss, non_saturating_loss):
     logits = np.array([-3.0, -1.0, 0.0, 0.5, 2.0])
     softplus = np.log1p(np.exp(logits))  # softplus(l) = -log(1 - sigmoid(l))
     softplus_neg = np.log1p(np.exp(-logits))  # softplus(-l) = -log(sigmoid(l))
-    probability_bce = -np.mean(np.log(np.clip(logits, 1e-7, 1 - 1e-7)))
+    sigmoid = 1 / (1 + np.exp(-logits))
 
     sat, sat_grad = _loss_on(saturating_loss, logits, "saturating_loss")
     match_named_mistake(sat, -softplus.mean(), [
@@ -87,6 +128,11 @@ def check_generator_losses(saturating_loss, non_saturating_loss):
         (softplus_neg.mean(), "saturating_loss returns the non-saturating loss -log D(G(z)); it should be "
                               "log(1 - D(G(z))) = -softplus(logit)."),
         (-softplus.sum(), "saturating_loss sums over the batch: average it (tf.reduce_mean)."),
+        (-bce_of_probabilities(logits, 0), "saturating_loss treats the logits as probabilities: apply the sigmoid "
+                                           "first, or use BinaryCrossentropy(from_logits=True) / softplus(logits)."),
+        (-np.mean(np.log1p(np.exp(sigmoid))), "saturating_loss applies a sigmoid to the logits and then a loss that "
+                                              "applies its own (from_logits=True, or softplus): pass the logits "
+                                              "unchanged."),
     ], "saturating_loss, mean of log(1 - sigmoid(logits))")
     require(np.allclose(sat_grad, -(1 / (1 + np.exp(-logits))) / len(logits), atol=1e-5),
             "saturating_loss has the right value but the wrong gradient w.r.t. the logits.")
@@ -97,8 +143,12 @@ def check_generator_losses(saturating_loss, non_saturating_loss):
                                "(a positive number), i.e. it maximises log D(G(z))."),
         (-softplus.mean(), "non_saturating_loss returns the saturating loss log(1 - D(G(z))); it should be "
                            "-log D(G(z)) = softplus(-logit)."),
-        (probability_bce, "non_saturating_loss treats the logits as probabilities: apply the sigmoid first, or "
-                          "use BinaryCrossentropy(from_logits=True) / softplus(-logits)."),
+        (bce_of_probabilities(logits, 1), "non_saturating_loss treats the logits as probabilities: apply the "
+                                          "sigmoid first, or use BinaryCrossentropy(from_logits=True) / "
+                                          "softplus(-logits)."),
+        (np.mean(np.log1p(np.exp(-sigmoid))), "non_saturating_loss applies a sigmoid to the logits and then a loss "
+                                              "that applies its own (from_logits=True, or softplus): pass the "
+                                              "logits unchanged."),
         (softplus_neg.sum(), "non_saturating_loss sums over the batch: average it (tf.reduce_mean)."),
     ], "non_saturating_loss, mean of -log(sigmoid(logits))")
 
@@ -115,29 +165,48 @@ def check_generator_losses(saturating_loss, non_saturating_loss):
 # --- Wasserstein losses --------------------------------------------------------------------------
 
 
+def _scores_loss(loss_fn, scores, what):
+    """The learner's loss of critic ``scores`` as a float; it must pass a gradient back to every score."""
+    result, gradient = call_watched(f"{what} raised", loss_fn, *scores)
+    value = scalar_result(result, what)
+    require(all(gradient(s) is not None for s in scores),
+            f"{what} has no gradient w.r.t. the critic's scores: compute it with TensorFlow ops (tf.reduce_mean), "
+            "not NumPy or .numpy(), so the networks can learn from it.")
+    return value
+
+
 def check_wasserstein_losses(critic_loss, generator_loss):
     """``critic_loss(real_scores, fake_scores)`` = E[f(fake)] - E[f(real)]; ``generator_loss`` = -E[f(fake)]."""
     real = tf.constant([[3.0], [1.0], [120.0], [-2.0]])
     fake = tf.constant([[-1.0], [0.5], [-80.0], [2.5]])
     mean_real, mean_fake = float(tf.reduce_mean(real)), float(tf.reduce_mean(fake))
     bce_like = float(tf.reduce_mean(tf.math.softplus(-real)) + tf.reduce_mean(tf.math.softplus(fake)))
+    sigmoid_real, sigmoid_fake = float(tf.reduce_mean(tf.sigmoid(real))), float(tf.reduce_mean(tf.sigmoid(fake)))
+    no_sigmoid = ("a Wasserstein critic's scores are unbounded real numbers: apply no sigmoid (and no log), the "
+                  "loss is linear in the scores.")
 
-    value = scalar_result(critic_loss(real, fake), "critic_loss")
+    value = _scores_loss(critic_loss, (real, fake), "critic_loss")
+    swapped = _scores_loss(critic_loss, (fake, real), "critic_loss")
+    require(not np.isclose([value, swapped], abs(mean_fake - mean_real)).all(),
+            "critic_loss takes an absolute value (it is positive whichever batch scores higher): the critic "
+            "minimises the signed difference mean(fake) - mean(real), which goes below zero as it learns.")
     match_named_mistake(value, mean_fake - mean_real, [
         (mean_real - mean_fake, "critic_loss has the wrong sign: the critic should score real samples HIGHER, so "
                                 "it minimises E[f(fake)] - E[f(real)]."),
         (bce_like, "critic_loss uses the GAN's binary cross-entropy; a Wasserstein critic has no sigmoid and no "
                    "log: its loss is linear in the scores, mean(fake) - mean(real)."),
         (float(tf.reduce_sum(fake) - tf.reduce_sum(real)), "critic_loss sums over the batch: use means."),
+        (sigmoid_fake - sigmoid_real, f"critic_loss squashes the scores with a sigmoid: {no_sigmoid}"),
     ], "critic_loss, mean(fake_scores) - mean(real_scores)")
 
-    value = scalar_result(generator_loss(fake), "generator_loss")
+    value = _scores_loss(generator_loss, (fake,), "generator_loss")
     match_named_mistake(value, -mean_fake, [
         (mean_fake, "generator_loss has the wrong sign: the generator wants the critic to score its samples "
                     "high, so it minimises -E[f(G(z))]."),
         (float(tf.reduce_mean(tf.math.softplus(-fake))), "generator_loss uses the GAN's cross-entropy; the "
                                                           "Wasserstein generator loss is -mean(fake_scores)."),
         (-float(tf.reduce_sum(fake)), "generator_loss sums over the batch: use the mean."),
+        (-sigmoid_fake, f"generator_loss squashes the scores with a sigmoid: {no_sigmoid}"),
     ], "generator_loss, -mean(fake_scores)")
     passed("critic and generator losses have the right signs and no sigmoid")
 
@@ -187,8 +256,8 @@ def _run_penalty(gradient_penalty, real, fake):
     critic = _RecordingCritic()
     try:
         value = gradient_penalty(critic, tf.constant(real), tf.constant(fake))
-    except CheckFailed:
-        raise
+    except (CheckFailed, NotImplementedError):
+        raise  # NotImplementedError: the exercise is not done yet, its own message says so
     except Exception as error:  # name the usual causes, keep the original message
         hint = ""
         if "None" in str(error):
@@ -245,6 +314,7 @@ def check_gradient_penalty(gradient_penalty):
         right, wrong = _penalty_candidates(x_hat, per_example=len(shape) > 2)
         match_named_mistake(value, right, wrong, f"gradient_penalty on a {what}")
     _check_penalty_trains_the_critic(gradient_penalty)
+    _check_penalty_compiled(gradient_penalty)
     passed("the penalty uses per-example interpolates, per-example gradient norms and (||g|| - 1)^2")
 
 
@@ -257,9 +327,28 @@ def _check_penalty_trains_the_critic(gradient_penalty):
     real = tf.constant(rng.standard_normal((16, 2)), dtype=tf.float32)
     fake = tf.constant(rng.standard_normal((16, 2)), dtype=tf.float32)
     with tf.GradientTape() as tape:
-        penalty = gradient_penalty(critic, real, fake)
+        penalty = call_learner("gradient_penalty raised with a Keras critic", gradient_penalty, critic, real, fake)
     grads = tape.gradient(penalty, critic.trainable_variables) if tf.is_tensor(penalty) else []
     # The output layer's bias never matters for a gradient norm; every other weight should.
     require(any(g is not None and float(tf.reduce_sum(tf.abs(g))) > 0 for g in grads),
             "the penalty gives the critic's weights no gradient: keep it a TensorFlow computation (no .numpy(), "
             "no tape.stop_recording) so the critic's optimizer can minimise it.")
+
+
+def _check_penalty_compiled(gradient_penalty):
+    """In training the penalty runs inside a tf.function: its eps must be drawn afresh at every step."""
+    critic = _RecordingCritic()
+    rng = np.random.default_rng(2)
+    real, fake = (tf.constant(rng.standard_normal((16, 2)), dtype=tf.float32) for _ in range(2))
+
+    def step():
+        gradient_penalty(critic, real, fake)
+        return critic.inputs[-1]
+
+    first, second = run_compiled_twice(
+        "gradient_penalty fails inside the compiled training step (a tf.function); draw eps with "
+        "tf.random.uniform, not NumPy or Python's random", step)
+    require(not np.array_equal(first, second),
+            "inside the compiled training step (a tf.function) your penalty uses the same interpolates at every "
+            "step: NumPy's and Python's random numbers are drawn once, when the function is traced, and then "
+            "frozen. Draw eps with tf.random.uniform.")
