@@ -198,6 +198,7 @@ def smoke_cache(tmp_path_factory):
 
 
 @pytest.mark.slow
+@pytest.mark.needs_data("mnist")
 def test_smoke_classifier_is_cached_under_its_own_name(smoke_cache, capsys, monkeypatch):
     x, _ = data.load_mnist("test")
     features = metrics.domain_features(x[:5], "mnist")
@@ -216,6 +217,7 @@ def test_smoke_classifier_is_cached_under_its_own_name(smoke_cache, capsys, monk
 
 
 @pytest.mark.slow
+@pytest.mark.needs_data("mnist")
 def test_classifier_features_see_blur_and_report_compares_with_the_floor(smoke_cache, capsys):
     x_test, _ = data.load_mnist("test")
     images = x_test[:400]
@@ -241,6 +243,7 @@ def test_classifier_features_see_blur_and_report_compares_with_the_floor(smoke_c
 
 
 @pytest.mark.slow
+@pytest.mark.needs_data("mnist")
 def test_confidently_classified_is_near_the_real_share_for_real_digits_and_low_for_noise_and_blur(
         smoke_cache, tmp_path, monkeypatch):
     monkeypatch.setattr(runmode, "results_file", lambda: tmp_path / "results.json")
