@@ -1,11 +1,15 @@
 """Hygiene of the committed notebooks in notebooks/, solutions/ and exercises/ (fast, no TensorFlow).
 
 Each test runs once per notebook that exists (none yet is fine) and names the notebook and the
-cell (its index in the notebook's cell list, counted from 0) when it fails.
+cell (its index in the notebook's cell list, counted from 0) when it fails. One more test reads
+every file git tracks for paths of a particular machine.
 """
 
 import functools
 import json
+import subprocess
+
+from pathlib import Path
 
 import nbformat
 import pytest
@@ -91,6 +95,35 @@ def test_outputs_store_no_path_of_this_machine(path):
                     f"{_where(path, index, cell)}: an output stores a path of this machine ({found[0]}...); "
                     f"print paths relative to the repository or data folder"
                 )
+
+
+def _tracked_texts():
+    """(path, text) of every text file git tracks. Of a notebook, only its cells' sources: its
+    outputs are checked above, and the base64 of a stored image can hold "/tmp/" by chance."""
+    listing = subprocess.run(["git", "ls-files", "-z"], cwd=REPO_ROOT, capture_output=True, text=True)
+    if listing.returncode != 0:
+        pytest.skip(f"not a git checkout, so no list of tracked files: {listing.stderr.strip()}")
+    for path in listing.stdout.split("\0"):
+        file = REPO_ROOT / path
+        if not path or not file.is_file() or file.resolve() == Path(__file__).resolve():  # this file names them
+            continue
+        try:
+            text = file.read_text(encoding="utf-8")
+        except UnicodeDecodeError:
+            continue  # not a text file
+        if path.endswith(".ipynb"):
+            text = "\n".join(cell.source for cell in nbformat.reads(text, as_version=4).cells)
+        yield path, text
+
+
+def test_no_tracked_file_names_a_path_of_this_machine():
+    found = [f"{path}, line {number}: {line.strip()[:100]}"
+             for path, text in _tracked_texts()
+             for number, line in enumerate(text.splitlines(), start=1)
+             if any(prefix in line for prefix in MACHINE_PATHS)]
+    assert not found, (
+        "paths of a particular machine in tracked files (say in words where a file lives, or derive the "
+        "path from the repository):\n" + "\n".join(found))
 
 
 @pytest.mark.parametrize("path", SOLUTIONS)
