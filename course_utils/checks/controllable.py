@@ -7,7 +7,8 @@
 
 import numpy as np
 
-from course_utils.checks._numeric import log_softmax
+from course_utils.checks._learner import learner_array
+from course_utils.checks._numeric import log_softmax, softmax
 from course_utils.checks._verdict import CheckFailed, call_learner, passed, require
 
 _LOGITS = np.array([[2.0, 0.5, -1.0, 0.0],
@@ -33,12 +34,16 @@ def check_target_log_probability(target_log_probability):
         tape.watch(logits)
         score = call_learner(f"target_log_probability failed on logits of shape {tuple(logits.shape)}",
                              target_log_probability, logits, target)
+    value = learner_array(score, "target_log_probability")
+    by_row = log_softmax(_LOGITS)[target]
+    require(not _close(value, by_row),
+            f"you picked row {target} of the log-probabilities (one image), not column {target} (the target "
+            "class of every image): index [:, target].")
     require(
-        score is not None and np.ndim(score) == 1 and np.shape(score)[0] == len(_LOGITS),
-        f"expected one score per image, shape ({len(_LOGITS)},); got shape {np.shape(score)}. "
+        value.ndim == 1 and len(value) == len(_LOGITS),
+        f"expected one score per image, shape ({len(_LOGITS)},); got shape {value.shape}. "
         "Do not average over the batch: the steering step needs each image's own score.",
     )
-    value = np.asarray(score, dtype=np.float64)
     expected = log_softmax(_LOGITS)[:, target]
     if not _close(value, expected):
         mistakes = [
@@ -51,6 +56,8 @@ def check_target_log_probability(target_log_probability):
              "softmax runs over the classes, the last axis."),
             (np.log(1.0 / (1.0 + np.exp(-_LOGITS[:, target]))), "you used a sigmoid of one logit; the "
              "classifier's classes compete, so use a softmax over all logits (tf.nn.log_softmax)."),
+            (log_softmax(softmax(_LOGITS))[:, target], "you applied the softmax twice (a log-softmax of "
+             "probabilities): the classifier returns logits, so take one log-softmax of them."),
         ]
         for wrong, message in mistakes:
             require(not _close(value, wrong), message)
@@ -71,7 +78,7 @@ def check_target_log_probability(target_log_probability):
 
 
 def _tiny_networks(seed=0):
-    """A tiny generator (with BatchNorm, 5 -> 2x2x1 images in [0, 1]) and a 4-class classifier."""
+    """A tiny generator (5 -> 2x2x1 images in [0, 1]) and a 4-class classifier, each with a BatchNorm."""
     import keras
 
     layers = keras.layers
@@ -84,12 +91,13 @@ def _tiny_networks(seed=0):
         layers.LeakyReLU(0.2), layers.Dense(4, activation="sigmoid", kernel_initializer=init(1)),
         layers.Reshape((2, 2, 1)),
     ])
-    classifier = keras.Sequential([keras.Input((2, 2, 1)), layers.Flatten(),
+    classifier = keras.Sequential([keras.Input((2, 2, 1)), layers.Flatten(), layers.BatchNormalization(),
                                    layers.Dense(4, kernel_initializer=init(2))])
-    # Give BatchNorm non-trivial moving statistics, so training=True and training=False differ.
-    bn = generator.layers[1]
-    bn.moving_mean.assign(np.linspace(-0.5, 0.5, 8).astype("float32"))
-    bn.moving_variance.assign(np.linspace(0.5, 2.0, 8).astype("float32"))
+    # Give each BatchNorm non-trivial moving statistics, so training=True and training=False differ.
+    for bn in (generator.layers[1], classifier.layers[1]):
+        size = bn.moving_mean.shape[0]
+        bn.moving_mean.assign(np.linspace(-0.5, 0.5, size).astype("float32"))
+        bn.moving_variance.assign(np.linspace(0.5, 2.0, size).astype("float32"))
     return generator, classifier
 
 
@@ -98,17 +106,19 @@ def _weights(*models):
 
 
 def _reference_gradients(z, generator, classifier, target, prior_weight):
-    """Gradients w.r.t. z of log p(target | G(z)) and of the prior term, per example."""
+    """Per-example gradients w.r.t. z of the prior term and of three scores of the target class:
+    ``{"log_p": ..., "logit": ..., "p": ..., "prior": ...}``."""
     import tensorflow as tf
 
     z = tf.constant(z)
     with tf.GradientTape(persistent=True) as tape:
         tape.watch(z)
-        log_p = tf.nn.log_softmax(classifier(generator(z, training=False), training=False))[:, target]
-        prior = -0.5 * prior_weight * tf.reduce_sum(z**2, axis=1)
-    g_log_p, g_prior = tape.gradient(log_p, z).numpy(), tape.gradient(prior, z).numpy()
+        logits = classifier(generator(z, training=False), training=False)
+        terms = {"log_p": tf.nn.log_softmax(logits)[:, target], "logit": logits[:, target],
+                 "p": tf.nn.softmax(logits)[:, target], "prior": -0.5 * prior_weight * tf.reduce_sum(z**2, axis=1)}
+    gradients = {name: tape.gradient(term, z).numpy().astype(np.float64) for name, term in terms.items()}
     del tape
-    return g_log_p.astype(np.float64), g_prior.astype(np.float64)
+    return gradients
 
 
 def _call_step(steering_step, z, generator, classifier, target, step_size, prior_weight):
@@ -123,7 +133,9 @@ def _call_step(steering_step, z, generator, classifier, target, step_size, prior
         if "NoneType" in str(error):
             raise CheckFailed(
                 f"{type(error).__name__}: {error}. The gradient with respect to z is None: z is a plain "
-                "tensor, so the tape must watch it (tape.watch(z)) before the generator uses it."
+                "tensor, so the tape must watch it (tape.watch(z)) before the generator uses it, and every "
+                "step from z to the objective must run inside the tape as TensorFlow operations (no "
+                "generator.predict, no .numpy())."
             ) from error
         raise CheckFailed(f"steering_step raised {type(error).__name__}: {error}") from error
     except Exception as error:
@@ -132,26 +144,20 @@ def _call_step(steering_step, z, generator, classifier, target, step_size, prior
             "(tape.gradient(objective, z)), not the networks' weights, and return z moved along it."
         ) from error
     after = _weights(generator, classifier)
-    changed = [i for i, (a, b) in enumerate(zip(before, after)) if not np.array_equal(a, b)]
-    n_generator = len(generator.weights)
-    require(
-        not any(i >= n_generator for i in changed),
-        "the classifier's weights changed: steering moves z only; the classifier stays fixed.",
-    )
-    moving = {id(w) for layer in generator.layers if hasattr(layer, "moving_mean")
-              for w in (layer.moving_mean, layer.moving_variance)}
-    if changed and all(id(generator.weights[i]) in moving for i in changed):
-        raise CheckFailed(
-            "the generator's BatchNorm statistics changed: you called it with training=True. Use "
-            "generator(z, training=False) (and the classifier likewise) so the networks stay as trained."
-        )
-    require(
-        not changed,
-        "the generator's weights changed: you stepped along the gradient with respect to the weights. "
-        "Steering keeps the generator fixed and moves z: take tape.gradient(objective, z).",
-    )
-    require(new_z is not None, "steering_step returned None; return the new z.")
-    new_z = np.asarray(new_z, dtype=np.float64)
+    changed = {id(w) for w, a, b in zip([*generator.weights, *classifier.weights], before, after)
+               if not np.array_equal(a, b)}
+    for name, model in (("generator", generator), ("classifier", classifier)):
+        moving = {id(w) for layer in model.layers if hasattr(layer, "moving_mean")
+                  for w in (layer.moving_mean, layer.moving_variance)}
+        weights = {id(w) for w in model.weights} & changed
+        require(not weights or not weights <= moving,
+                f"the {name}'s BatchNorm statistics changed: you called the {name} with training=True. Use "
+                f"{name}(..., training=False) (for both networks) so that they stay as trained.")
+        require(not weights,
+                f"the {name}'s weights changed: you stepped along the gradient with respect to the weights "
+                "(or applied an optimizer to them). Steering keeps both networks fixed and moves z: take "
+                "tape.gradient(objective, z).")
+    new_z = learner_array(new_z, "steering_step")
     require(
         new_z.shape == z.shape,
         f"the new z has shape {new_z.shape}, the old one {z.shape}: return z itself moved by a step, one row "
@@ -170,7 +176,8 @@ def check_steering_step(steering_step):
     z = np.random.default_rng(1).normal(size=(6, 5)).astype(np.float32)
     target, step_size, prior_weight = 2, 0.5, 0.3
     new_z = _call_step(steering_step, z, generator, classifier, target, step_size, prior_weight)
-    g_log_p, g_prior = _reference_gradients(z, generator, classifier, target, prior_weight)
+    gradients = _reference_gradients(z, generator, classifier, target, prior_weight)
+    g_log_p, g_prior = gradients["log_p"], gradients["prior"]
     z64 = z.astype(np.float64)
     delta = new_z - z64
     expected = step_size * (g_log_p + g_prior)
@@ -194,6 +201,17 @@ def check_steering_step(steering_step):
              "-prior_weight * z, from -prior_weight / 2 * ||z||^2."),
             (expected / len(z), f"each z moved 1/{len(z)} of its step: you averaged the objective over the "
              "batch. Sum it (or keep one value per sample): each sample has its own independent objective."),
+            (step_size * g_prior, "z moved by the prior term only: no gradient reached z through the networks. "
+             "Every step from z to the objective must run inside the tape as TensorFlow operations (no "
+             "generator.predict, no .numpy(), no NumPy)."),
+            (step_size * (g_log_p + g_prior / z.shape[1]), "the prior term is the MEAN of z**2 over its "
+             f"{z.shape[1]} coordinates; ||z||^2 is their sum: tf.reduce_sum(z**2, axis=1)."),
+            (step_size * (gradients["logit"] + g_prior), "the objective climbs the target's raw logit, not "
+             "log p(target | G(z)): score the images with target_log_probability (if that function did not "
+             "pass its own check above, fix it first)."),
+            (step_size * (gradients["p"] + g_prior), "the objective climbs the target's probability, not its "
+             "log: score the images with target_log_probability (if that function did not pass its own check "
+             "above, fix it first)."),
         ]
         for wrong, message in mistakes:
             require(not _close(delta, wrong), message)
