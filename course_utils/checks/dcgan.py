@@ -11,8 +11,8 @@ import tensorflow as tf
 from course_utils.accelerator import global_policy
 from course_utils.checks._doubles import ConstantImage, RecordingOptimizer
 from course_utils.checks._learner import (NoiseSpy, TrainingSpy, call_training_step, final_activation,
-                                          missing_activation_message, require_fresh_noise_when_compiled,
-                                          require_noise_per_image)
+                                          missing_activation_message, random_at_inference_message,
+                                          require_fresh_noise_when_compiled, require_noise_per_image)
 from course_utils.checks._verdict import call_learner, passed, require
 
 IMAGE_SHAPE = (32, 32, 3)
@@ -101,6 +101,8 @@ def check_generator(build_generator, latent_dim=16):
     require(images.shape == (8, *IMAGE_SHAPE),
             f"the generator should return (8, 32, 32, 3) for 8 noise vectors; got {images.shape}. "
             "The last Conv2DTranspose needs 3 filters, one per colour channel.")
+    random = random_at_inference_message(generator, z, "your generator")
+    require(random is None, random)
     layers = _layers(generator)
     kinds = [type(layer).__name__ for layer in layers]
     require("Conv2DTranspose" in kinds,
@@ -173,6 +175,8 @@ def check_discriminator(build_discriminator):
     require(logits.shape == (8, 1),
             f"the discriminator should give one number per image, shape (8, 1); got {logits.shape}. "
             "End with Flatten() and Dense(1).")
+    random = random_at_inference_message(discriminator, x, "your discriminator")
+    require(random is None, random)
     layers = _layers(discriminator)
     kinds = [type(layer).__name__ for layer in layers]
     output = final_activation(discriminator)

@@ -158,8 +158,9 @@ def _discriminator_candidates(real, fake, smoothing):
         mistakes["the smoothing argument is ignored: real labels should be 1 - smoothing."] = (
             _bce(ones, real) + _bce(zeros, fake))
     if abs(smoothing - 0.1) > 1e-6:
-        mistakes[f"the smoothing argument is ignored: your real labels are 0.9 whatever `smoothing` is "
-                 f"(here {smoothing:g}). Use 1 - smoothing, and pass `smoothing` on where you call the loss."] = _bce(0.9 * ones, real) + _bce(zeros, fake)
+        hard_coded = (f"the smoothing argument is ignored: your real labels are 0.9 whatever `smoothing` is "
+                      f"(here {smoothing:g}). Use 1 - smoothing, and pass `smoothing` on where you call the loss.")
+        mistakes[hard_coded] = _bce(0.9 * ones, real) + _bce(zeros, fake)
     return right, mistakes
 
 

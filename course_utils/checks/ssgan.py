@@ -96,7 +96,8 @@ def check_feature_matching_loss(feature_matching_loss):
         feature_gap = real.mean(axis=1) - fake.mean(axis=1)
         mistakes = {
             "you averaged over the features (axis=1), one number per image; average over the batch "
-            "(tf.reduce_mean(features, axis=0)), one mean per feature.": (np.mean(feature_gap**2), np.sum(feature_gap**2)),
+            "(tf.reduce_mean(features, axis=0)), one mean per feature.":
+                (np.mean(feature_gap**2), np.sum(feature_gap**2)),
             "the differences are not squared: positive and negative gaps cancel out. Take "
             "tf.square of the difference of the means.": (np.mean(gap), np.sum(gap), -np.mean(gap), -np.sum(gap)),
             "this is the norm ||mean(real) - mean(fake)||, its square root: feature matching uses the "

@@ -65,6 +65,12 @@ def generator(latent_dim, output="tanh", padding="same", channels=3, first_activ
     return keras.Sequential(stack)
 
 
+def noise_layer_forced_on(latent_dim):
+    z = keras.Input((latent_dim,))
+    x = layers.GaussianNoise(0.1)(generator(latent_dim)(z), training=True)
+    return keras.Model(z, x)
+
+
 def forgot_return(latent_dim):
     generator(latent_dim)
 
@@ -85,6 +91,7 @@ GENERATOR_MISTAKES = {
     "batch-norm-on-output": (lambda d: generator(d, bn_on_output=True), "output layer is followed by BatchNormalization"),
     "upsampling-instead-of-transposed": (lambda d: generator(d, transposed=False), "Conv2DTranspose"),
     "latent-dim-hard-coded": (lambda d: generator(d, input_size=100), "latent_dim"),
+    "noise-layer-forced-on": (noise_layer_forced_on, "training=True stays on"),
     "forgot-return": (forgot_return, "keras Model.*None"),
     "raises": (undefined_initializer, r"build_generator.*raised.*NameError"),
 }
@@ -149,6 +156,14 @@ def discriminator(output=None, first_bn=False, hidden="leaky", pool=False, batch
     return keras.Sequential(stack)
 
 
+def dropout_always_on():
+    images = keras.Input((32, 32, 3))
+    x = layers.LeakyReLU(0.2)(layers.Conv2D(8, 4, strides=2, padding="same")(images))
+    x = layers.Dropout(0.3)(x, training=True)
+    x = layers.LeakyReLU(0.2)(layers.BatchNormalization()(layers.Conv2D(16, 4, strides=2, padding="same")(x)))
+    return keras.Model(images, layers.Dense(1)(layers.Flatten()(x)))
+
+
 DISCRIMINATOR_MISTAKES = {
     "sigmoid-output": (lambda: discriminator(output="sigmoid"), "sigmoid.*from_logits=True"),
     "sigmoid-layer-after-logit": (lambda: discriminator(wrap=layers.Activation("sigmoid")), "sigmoid"),
@@ -164,6 +179,7 @@ DISCRIMINATOR_MISTAKES = {
     "mnist-input-shape": (lambda: discriminator(input_shape=(28, 28, 1)), r"\(32, 32, 3\)"),
     "ten-outputs": (lambda: discriminator(units=10), r"one number per image"),
     "no-flatten": (lambda: discriminator(flatten=False), r"one number per image"),
+    "dropout-forced-on": (dropout_always_on, "training=True stays on"),
     "forgot-return": (lambda: None, "keras Model.*None"),
 }
 
