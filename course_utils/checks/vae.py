@@ -7,23 +7,24 @@ most likely one.
 """
 
 import numpy as np
+import tensorflow as tf
 
+from course_utils.checks._learner import (call_watched, learner_array, run_compiled_twice,
+                                          run_traced_without_batch_size)
 from course_utils.checks._verdict import CheckFailed, call_learner, passed, require
 
 
 def _call(fn, *arrays):
-    """Call ``fn`` on float32 tensors and return a float64 NumPy array, explaining a crash."""
-    import tensorflow as tf
-
-    try:
-        out = fn(*(tf.constant(a, tf.float32) for a in arrays))
-    except NotImplementedError:
-        raise
-    except Exception as error:  # the learner's code failed: say on what
-        shapes = ", ".join(str(np.shape(a)) for a in arrays)
-        raise CheckFailed(f"calling your function on inputs of shapes {shapes} raised "
-                          f"{type(error).__name__}: {error}") from error
-    return np.asarray(out, dtype=np.float64)
+    """Call ``fn`` on float32 tensors and return a float64 NumPy array, explaining a crash, None or NaN."""
+    shapes = ", ".join(str(np.shape(a)) for a in arrays)
+    out = call_learner(f"calling your function on inputs of shapes {shapes} raised",
+                       fn, *(tf.constant(a, tf.float32) for a in arrays))
+    out = learner_array(out, "your function")
+    require(np.all(np.isfinite(out)),
+            "your function returns NaN or inf for inputs where log_var has negative entries, as log-variances "
+            "do: is there a sqrt or log of log_var (the variance is exp(log_var), the standard deviation "
+            "exp(0.5 * log_var)), or a log of a probability that can be 0?")
+    return out
 
 
 def _close(a, b, tol=1e-3):
@@ -33,11 +34,15 @@ def _close(a, b, tol=1e-3):
 # --- reparameterisation -------------------------------------------------------------------------
 
 
+def _kurtosis(samples):
+    """The kurtosis of each column (3 for a Gaussian, 1.8 for a uniform)."""
+    centred = samples - samples.mean(axis=0)
+    return (centred**4).mean(axis=0) / centred.var(axis=0) ** 2
+
+
 def check_reparameterize(reparameterize):
     """``reparameterize(mean, log_var)`` = mean + exp(log_var / 2) * eps, eps ~ N(0, I)."""
-    import tensorflow as tf
-
-    n = 20000
+    n = 20000  # the statistics below are at least 10 standard errors from every threshold
     target_std = np.array([0.5, 2.0])
     mean = np.tile([[1.5, -2.0]], (n, 1))
     log_var = np.tile(np.log(target_std**2)[None], (n, 1))
@@ -45,9 +50,19 @@ def check_reparameterize(reparameterize):
     require(z.shape == mean.shape,
             f"for mean and log_var of shape {mean.shape} you return shape {z.shape}; z has the shape of the mean.")
     std = z.std(axis=0)
-    require(not np.allclose(std, 0.0, atol=1e-6),
+    require(not np.allclose(z, mean, atol=1e-6),
             "your z equals the mean: the noise is missing. Draw eps = tf.random.normal(tf.shape(mean)) "
             "and return mean + std * eps.")
+    require(not np.allclose(std, 0.0, atol=1e-6),
+            "every example of the batch gets the same z: eps was drawn once for the whole batch (e.g. with the "
+            "shape tf.shape(mean)[1:]). Draw one eps per example and dimension: tf.random.normal(tf.shape(mean)).")
+    correlation = np.corrcoef(z.T)[0, 1]
+    require(abs(correlation) < 0.5,
+            f"the latent dimensions of z move together (correlation {correlation:.2f}): one eps per example was "
+            "shared by all dimensions (shape (batch, 1)). Draw eps with the full shape tf.shape(mean).")
+    require(np.all(_kurtosis(z) > 2.5),
+            "z is not Gaussian around the mean (its spread is flat-topped, like a uniform): draw eps with "
+            "tf.random.normal, not tf.random.uniform.")
     if _close(std, np.abs(np.log(target_std**2)), tol=0.05):
         raise CheckFailed("the spread of z is |log_var|: you used the log-variance as the standard deviation "
                           "(eps * log_var). The standard deviation is exp(0.5 * log_var).")
@@ -65,17 +80,17 @@ def check_reparameterize(reparameterize):
 
     # The point of the trick: z is a differentiable function of mean and log_var.
     m, lv = tf.constant(mean[:8], tf.float32), tf.constant(log_var[:8], tf.float32)
-    with tf.GradientTape() as tape:
-        tape.watch([m, lv])
-        out = tf.reduce_sum(reparameterize(m, lv))
-    grad_mean, grad_log_var = tape.gradient(out, [m, lv])
-    require(grad_mean is not None and grad_log_var is not None,
+    _, gradient = call_watched("reparameterize raised on a batch of 8", reparameterize, m, lv)
+    require(gradient(m) is not None and gradient(lv) is not None,
             "no gradient flows from z back to mean and log_var: compute z with TensorFlow ops from the "
             "two tensors (no NumPy, no .numpy(), no tf.stop_gradient), so the encoder can learn.")
-    graph_fn = tf.function(reparameterize)
-    require(not np.array_equal(graph_fn(m, lv), graph_fn(m, lv)),
+    first, second = run_compiled_twice("inside tf.function (as in train_step) reparameterize failed",
+                                       reparameterize, m, lv)
+    require(not np.array_equal(first, second),
             "inside tf.function (as in train_step) your function returns the same z every call: draw "
-            "eps with tf.random.normal, not with NumPy.")
+            "eps with tf.random.normal, not with NumPy (NumPy draws once, when the function is traced).")
+    run_traced_without_batch_size("inside tf.function with an unknown batch size (as in a Keras model or "
+                                  "train_step) reparameterize failed", reparameterize, mean[:8], log_var[:8])
     passed("reparameterize returns mean + exp(0.5 * log_var) * eps, differentiable and fresh on every call")
 
 
@@ -135,6 +150,13 @@ def _bce_with_logits(x, logits):
     return np.maximum(logits, 0) - logits * x + np.log1p(np.exp(-np.abs(logits)))
 
 
+def _bce_of_probabilities(x, p, eps=1e-7):
+    """Binary cross-entropy with ``p`` read as probabilities and clipped, as Keras does without from_logits
+    (in float32, as Keras computes it: 1 - 1e-7 rounds there)."""
+    x, p = np.float32(x), np.clip(np.float32(p), np.float32(eps), np.float32(1 - eps))
+    return -(x * np.log(p) + (1 - x) * np.log(np.float32(1) - p)).astype(np.float64)
+
+
 def check_negative_elbo(negative_elbo):
     """``negative_elbo(x, logits, mean, log_var)``: Bernoulli NLL summed over pixels + KL, per example."""
     rng = np.random.default_rng(3)
@@ -169,6 +191,14 @@ def check_negative_elbo(negative_elbo):
         (rec + 2 * kl, "the KL term is counted twice."),
         (rec_sigmoid_twice + kl, "you applied a sigmoid to the logits and then a loss that expects logits: "
                                  "pass the decoder's raw logits to sigmoid_cross_entropy_with_logits."),
+        (_bce_of_probabilities(x, logits).sum(axis=(1, 2, 3)) + kl,
+         "your loss read the logits as probabilities (keras binary_crossentropy without from_logits=True): "
+         "the decoder returns LOGITS, so pass from_logits=True or use tf.nn.sigmoid_cross_entropy_with_logits."),
+        (((x - 1 / (1 + np.exp(-logits))) ** 2).sum(axis=(1, 2, 3)) + kl,
+         "your reconstruction term is a squared error: the decoder models each pixel as a Bernoulli, so "
+         "-log p(x|z) is the binary cross-entropy, tf.nn.sigmoid_cross_entropy_with_logits(labels=x, logits=logits)."),
+        (-rec + kl, "the reconstruction term has the wrong sign: the cross-entropy is already -log p(x|z), a "
+                    "positive number to ADD to the KL."),
     ]
     for wrong, message in diagnoses:
         if _close(got, wrong):
@@ -224,9 +254,7 @@ def _mask_diagnoses(size):
 def check_causal_mask(causal_mask):
     """``causal_mask(size)``: 1 for the pixels above the centre, and left of it in its row; 0 elsewhere."""
     for size in (3, 5, 7):
-        got = call_learner(f"causal_mask({size}) raised", causal_mask, size)
-        require(got is not None, f"causal_mask({size}) returned None: did you forget `return`?")
-        got = np.asarray(got, dtype=np.float64)
+        got = learner_array(call_learner(f"causal_mask({size}) raised", causal_mask, size), f"causal_mask({size})")
         require(got.shape == (size, size),
                 f"causal_mask({size}) has shape {got.shape}; it should be ({size}, {size}), one entry per "
                 "position of the window.")

@@ -215,6 +215,7 @@ CONV_RIGHT = {
 }
 
 
+@pytest.mark.filterwarnings("ignore:You are using a softmax over axis -1")
 @pytest.mark.parametrize("answer, pattern", CONV_WRONG.values(), ids=CONV_WRONG.keys())
 def test_conv_autoencoder_rejects(answer, pattern):
     assert_rejected(pattern, checks.check_conv_autoencoder, answer)
