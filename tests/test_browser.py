@@ -26,6 +26,7 @@ import time
 import urllib.request
 from pathlib import Path
 
+import nbformat
 import pytest
 
 from tools.exercises import EXERCISE_MESSAGE, PLACEHOLDER
@@ -385,6 +386,7 @@ def _require(lab, path):
         pytest.fail(f"{path} does not exist in the repository; the browser test runs it as a learner would")
 
 
+@pytest.mark.needs_data("mnist")
 def test_start_here_runs_without_errors(open_notebook, lab):
     _require(lab, START_HERE)
     page = open_notebook(START_HERE)
@@ -393,6 +395,7 @@ def test_start_here_runs_without_errors(open_notebook, lab):
     check_widget_explorers(page, START_HERE, require=False)
 
 
+@pytest.mark.needs_data("mnist")
 def test_exercise_stops_at_its_first_exercise_with_the_course_message(open_notebook, lab):
     _require(lab, EXERCISE)
     page = open_notebook(EXERCISE)
@@ -420,6 +423,7 @@ def test_exercise_stops_at_its_first_exercise_with_the_course_message(open_noteb
     assert f"NotImplementedError: {EXERCISE_MESSAGE}" in cell.inner_text()
 
 
+@pytest.mark.needs_data("mnist")
 def test_solution_runs_and_its_widget_explorer_responds(open_notebook, lab):
     _require(lab, WIDGET_SOLUTION)
     page = open_notebook(WIDGET_SOLUTION)
@@ -430,3 +434,48 @@ def test_solution_runs_and_its_widget_explorer_responds(open_notebook, lab):
     run_all_cells(page, "03_solution.png")
     assert_runs_cleanly(page, lab, WIDGET_SOLUTION)
     check_widget_explorers(page, WIDGET_SOLUTION, require=True)
+
+
+# ---------------------------------------------------------------------------------------------
+# A failed check or download shows the course's short message, not a traceback
+# ---------------------------------------------------------------------------------------------
+
+# One cell each, as a learner would write it, and words its error output must show.
+FAILING_CELLS = {
+    "failed_check": (
+        "from course_utils.checks import autoencoders\n\n"
+        "def compression_ratio(image_shape, latent_dim):\n"
+        "    return latent_dim / (image_shape[0] * image_shape[1] * image_shape[2])  # upside down\n\n"
+        "autoencoders.check_compression_ratio(compression_ratio)",
+        ("CheckFailed", ["Check failed:", "you divided the code size by the image size"]),
+    ),
+    "offline_download": (
+        "from course_utils import data\n\n"
+        "# What a download raises offline: every URL fails (this one refuses the connection).\n"
+        "data.download('http://127.0.0.1:9/t10k-images-idx3-ubyte.gz', 'offline/t10k-images-idx3-ubyte.gz')",
+        ("DownloadError", ["DownloadError:", "Could not download t10k-images-idx3-ubyte.gz", "put it in this folder"]),
+    ),
+}
+MAX_ERROR_LINES = 10  # the download's message has 7 lines; a traceback into course_utils had 20 to 35
+
+
+@pytest.mark.parametrize("case", sorted(FAILING_CELLS))
+def test_a_course_error_shows_its_message_not_a_traceback(open_notebook, lab, case):
+    source, (ename, words) = FAILING_CELLS[case]
+    path = f"{case}.ipynb"
+    kernel = {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}}
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source)], metadata=kernel)
+    nbformat.write(notebook, lab.root / path)
+    page = open_notebook(path)
+    run_all_cells(page, f"{case}.png")
+    [(_, shown_ename, _)] = errors_in(save_and_read(page, lab, path))
+    assert shown_ename == ename
+    cell = page.locator(".jp-NotebookPanel .jp-CodeCell").first
+    cell.screenshot(path=ARTIFACTS / f"{case}_cell.png")
+    error = cell.locator(".jp-OutputArea-output").last.inner_text()  # the error comes after any log lines
+    for word in words + ["%tb"]:
+        assert word in error, f"{case}: the error output does not show {word!r}:\n{error}"
+    for word in ("Traceback", "course_utils/", "----> "):
+        assert word not in error, f"{case}: the error output shows a traceback ({word!r}):\n{error}"
+    lines = error.strip().splitlines()
+    assert len(lines) <= MAX_ERROR_LINES, f"{case}: the error output has {len(lines)} lines:\n{error}"
