@@ -78,6 +78,7 @@ def test_measure_reports_the_course_in_float32_beside_its_own_precision():
     assert result["course_float32_ratio"] == pytest.approx(1.05, rel=0.01)
 
 
+@pytest.mark.needs_data("mnist")
 def test_gan_case_builds_the_course_in_its_policy_and_the_reference_in_float32(monkeypatch):
     built = []
     definitions = benchmark.notebook_definitions
