@@ -197,6 +197,32 @@ def fetch(dataset, file_key):
     return download(entry.urls, writable_dir() / entry.path, entry.md5)
 
 
+def folder_role(folder):
+    """A data folder named by its role, since paths differ from machine to machine."""
+    if folder == REPO_DATA_DIR:
+        return "data/ in this repository"
+    if folder == files.USER_CACHE_DIR:
+        return "the user cache (~/.cache/generative-course)"
+    return f"the folder in ${DATA_DIR_VARIABLE}"
+
+
+def show_inventory():
+    """Print the data folders in search order, then every registered file and whether it is on disk."""
+    print("Data folders, in search order:")
+    for folder in data_dirs():
+        print("   ", folder_role(folder))
+    for name, dataset in REGISTRY.items():
+        print(f"\n{name}: {dataset.title}")
+        for key, entry in dataset.files.items():
+            if find(name, key) is not None:
+                status = "on disk"
+            elif entry.urls:
+                status = "missing: the course can download it"
+            else:
+                status = "missing: local-only, " + dataset.source
+            print(f"    {entry.path:<48} {status}")
+
+
 MD5_RECORDS = "md5-of-data-files.json"  # in cache_dir(): {path: {"size", "mtime_ns", "md5"}}
 
 

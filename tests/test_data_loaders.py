@@ -289,3 +289,17 @@ def test_bad_arguments_are_explained(data_dir):
         data.load_mnist("val")
     with pytest.raises(ValueError, match="nietzsche"):
         data.load_text("hamlet")
+
+
+def test_show_inventory_names_folders_by_role_and_every_registered_file(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("COURSE_DATA_DIR", str(tmp_path))
+    (tmp_path / "text").mkdir()
+    (tmp_path / "text" / "tinyshakespeare.txt").write_text("x")
+    data.show_inventory()
+    out = capsys.readouterr().out
+    assert "the folder in $COURSE_DATA_DIR" in out and str(tmp_path) not in out
+    for dataset in data.REGISTRY.values():
+        for entry in dataset.files.values():
+            assert entry.path in out
+    assert "text/tinyshakespeare.txt" in out and "on disk" in out
+    assert "missing: the course can download it" in out
