@@ -1,0 +1,316 @@
+"""Chapter 11's checks against wrong answers a learner writes, and correct answers written differently."""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from course_utils.checks import diffusion as checks
+from tests.mutations.harness import assert_accepted, assert_rejected
+
+NULL_LABEL = checks.NULL_LABEL
+
+
+def per_example(values, t):
+    """values[t] for each example, shaped (N, 1, 1, 1)."""
+    return tf.reshape(tf.gather(values, t), [-1, 1, 1, 1])
+
+
+# --- exercise 1: add_noise -----------------------------------------------------------------------
+
+
+def noise_with(signal, spread, index_shift=0, key="alpha_bars"):
+    """An add_noise that scales x0 by signal(a) and the noise by spread(a), a = schedule[key][t + shift]."""
+    def add_noise(x0, t, noise, schedule):
+        a = per_example(schedule[key], t + index_shift)
+        return signal(a) * x0 + spread(a) * noise
+    return add_noise
+
+
+ADD_NOISE_MISTAKES = {
+    "alpha_for_alpha_bar": ("alpha_t where alpha-bar_t", noise_with(tf.sqrt, lambda a: tf.sqrt(1 - a), key="alphas")),
+    "no_square_roots": ("square roots are missing", noise_with(lambda a: a, lambda a: 1 - a)),
+    "variance_on_the_noise": ("noise's factor is missing", noise_with(tf.sqrt, lambda a: 1 - a)),
+    "swapped": ("swapped", noise_with(lambda a: tf.sqrt(1 - a), tf.sqrt)),
+    "x0_not_scaled": ("x0 is not scaled", noise_with(lambda a: 1.0, lambda a: tf.sqrt(1 - a))),
+    "t_minus_one": ("off by one", noise_with(tf.sqrt, lambda a: tf.sqrt(1 - a), index_shift=-1)),
+    "t_plus_one": ("off by one", lambda x0, t, noise, s: noise_with(tf.sqrt, lambda a: tf.sqrt(1 - a))(
+        x0, tf.minimum(t + 1, 8), noise, s)),
+    "no_reshape": ("\\(N, 1, 1, 1\\)", lambda x0, t, noise, s: tf.sqrt(tf.gather(s["alpha_bars"], t)) * x0
+                   + tf.sqrt(1 - tf.gather(s["alpha_bars"], t)) * noise),
+    "forgot_return": ("returned None", lambda x0, t, noise, s: None),
+    "one_t_for_all": ("differs from", lambda x0, t, noise, s: np.sqrt(s["alpha_bars"][5]) * x0
+                      + np.sqrt(1 - s["alpha_bars"][5]) * noise),
+}
+
+
+@pytest.mark.parametrize("mistake", ADD_NOISE_MISTAKES)
+def test_add_noise_mistake_is_rejected(mistake):
+    pattern, answer = ADD_NOISE_MISTAKES[mistake]
+    assert_rejected(pattern, checks.check_add_noise, answer)
+
+
+def add_noise_in_numpy(x0, t, noise, schedule):
+    alpha_bar = schedule["alpha_bars"][np.asarray(t)][:, None, None, None]
+    return np.sqrt(alpha_bar) * np.asarray(x0) + np.sqrt(1 - alpha_bar) * np.asarray(noise)
+
+
+def add_noise_with_keras_ops(x0, t, noise, schedule):
+    import keras
+    alpha_bar = keras.ops.take(keras.ops.convert_to_tensor(schedule["alpha_bars"]), t)[:, None, None, None]
+    return keras.ops.sqrt(alpha_bar) * x0 + keras.ops.sqrt(1.0 - alpha_bar) * noise
+
+
+def add_noise_by_einsum(x0, t, noise, schedule):
+    alpha_bar = tf.gather(schedule["alpha_bars"], t)
+    return tf.einsum("n,nhwc->nhwc", tf.sqrt(alpha_bar), x0) + tf.einsum("n,nhwc->nhwc", tf.sqrt(1 - alpha_bar), noise)
+
+
+@pytest.mark.parametrize("answer", [add_noise_in_numpy, add_noise_with_keras_ops, add_noise_by_einsum])
+def test_add_noise_written_differently_is_accepted(answer):
+    assert_accepted(checks.check_add_noise, answer)
+
+
+# --- exercise 2: diffusion_loss ------------------------------------------------------------------
+
+
+def loss_with(low=1, high_extra=1, target="noise", reduce=tf.reduce_mean, squared=True, noising=None,
+              label_to=None, training=True):
+    """A diffusion_loss a learner writes, with one choice varied."""
+    def diffusion_loss(denoiser, x0, labels, schedule):
+        n = tf.shape(x0)[0]
+        big_t = len(schedule["alpha_bars"]) - 1
+        t = tf.random.uniform([n], low, big_t + high_extra, dtype=tf.int32)
+        noise = tf.random.normal(tf.shape(x0))
+        a = per_example(schedule["alpha_bars"], t)
+        x_t = tf.sqrt(a) * x0 + tf.sqrt(1 - a) * noise if noising is None else noising(x0, t, noise, schedule)
+        given = labels if label_to is None else tf.fill(tf.shape(labels), label_to)
+        predicted = denoiser([x_t, t, given], training=training)
+        wanted = {"noise": noise, "x0": x0, "x_t": x_t}[target]
+        error = tf.square(wanted - predicted) if squared else tf.abs(wanted - predicted)
+        return reduce(error)
+    return diffusion_loss
+
+
+def one_t_for_the_batch(denoiser, x0, labels, schedule):
+    t = tf.fill([tf.shape(x0)[0]], tf.random.uniform([], 1, len(schedule["alpha_bars"]), dtype=tf.int32))
+    noise = tf.random.normal(tf.shape(x0))
+    a = per_example(schedule["alpha_bars"], t)
+    return tf.reduce_mean(tf.square(noise - denoiser([tf.sqrt(a) * x0 + tf.sqrt(1 - a) * noise, t, labels],
+                                                     training=True)))
+
+
+def uniform_noise(denoiser, x0, labels, schedule):
+    t = tf.random.uniform([tf.shape(x0)[0]], 1, len(schedule["alpha_bars"]), dtype=tf.int32)
+    noise = tf.random.uniform(tf.shape(x0))
+    a = per_example(schedule["alpha_bars"], t)
+    return tf.reduce_mean(tf.square(noise - denoiser([tf.sqrt(a) * x0 + tf.sqrt(1 - a) * noise, t, labels],
+                                                     training=True)))
+
+
+def separate_arguments(denoiser, x0, labels, schedule):
+    t = tf.random.uniform([tf.shape(x0)[0]], 1, len(schedule["alpha_bars"]), dtype=tf.int32)
+    noise = tf.random.normal(tf.shape(x0))
+    return tf.reduce_mean(tf.square(noise - denoiser(x0 + noise, t, labels)))
+
+
+LOSS_MISTAKES = {
+    "t_from_zero": ("off by one", loss_with(low=0, high_extra=0)),
+    "t_never_T": ("never reaches T", loss_with(high_extra=0)),
+    "target_x0": ("clean image x0", loss_with(target="x0")),
+    "target_x_t": ("noisy x_t", loss_with(target="x_t")),
+    "summed": ("SUM of squared errors", loss_with(reduce=tf.reduce_sum)),
+    "absolute_error": ("ABSOLUTE error", loss_with(squared=False)),
+    "per_example_loss": ("one number", loss_with(reduce=lambda e: tf.reduce_mean(e, axis=(1, 2, 3)))),
+    "alpha_for_alpha_bar": ("not sqrt\\(alpha-bar_t\\) x0", loss_with(noising=noise_with(
+        tf.sqrt, lambda a: tf.sqrt(1 - a), key="alphas"))),
+    "no_noise": ("not noisy", loss_with(noising=lambda x0, t, noise, s: x0)),
+    "uniform_noise": ("standard normal", uniform_noise),
+    "one_t_for_the_batch": ("same t", one_t_for_the_batch),
+    "labels_dropped_here": ("did not get the labels", loss_with(label_to=NULL_LABEL)),
+    "inference_mode": ("training=True", loss_with(training=False)),
+    "separate_arguments": ("ONE list of three inputs", separate_arguments),
+}
+
+
+@pytest.mark.parametrize("mistake", LOSS_MISTAKES)
+def test_loss_mistake_is_rejected(mistake):
+    pattern, answer = LOSS_MISTAKES[mistake]
+    assert_rejected(pattern, checks.check_diffusion_loss, answer)
+
+
+def loss_with_keras_mse(denoiser, x0, labels, schedule):
+    import keras
+    t = tf.random.uniform(tf.shape(x0)[:1], minval=1, maxval=schedule["alpha_bars"].shape[0], dtype=tf.int32)
+    noise = tf.random.normal(tf.shape(x0))
+    a = tf.gather(schedule["alpha_bars"], t)[:, None, None, None]
+    predicted = denoiser([a**0.5 * x0 + (1 - a) ** 0.5 * noise, t, labels], training=True)
+    return keras.losses.MeanSquaredError()(noise, predicted)
+
+
+def loss_with_squared_difference(denoiser, x0, labels, schedule):
+    big_t = schedule["alpha_bars"].size - 1
+    t = 1 + tf.random.uniform([x0.shape[0]], 0, big_t, dtype=tf.int32)
+    noise = tf.random.normal(x0.shape)
+    a = per_example(schedule["alpha_bars"], t)
+    x_t = tf.sqrt(a) * x0 + tf.sqrt(1 - a) * noise
+    return tf.reduce_mean(tf.math.squared_difference(denoiser([x_t, t, labels], training=True), noise))
+
+
+@pytest.mark.parametrize("answer", [loss_with(), loss_with_keras_mse, loss_with_squared_difference])
+def test_loss_written_differently_is_accepted(answer):
+    assert_accepted(checks.check_diffusion_loss, answer)
+
+
+# --- exercise 3: ddpm_step -----------------------------------------------------------------------
+
+
+def ddpm_with(divide_by="alpha", noise_factor_root=True, sigma="sqrt_beta", last_noise=False, shift=0, sign=-1):
+    """A ddpm_step a learner writes, with one choice varied."""
+    def ddpm_step(x_t, t, eps, z, schedule):
+        s = t + shift
+        beta, alpha, alpha_bar = (float(schedule[k][s]) for k in ("betas", "alphas", "alpha_bars"))
+        scale = np.sqrt(alpha if divide_by == "alpha" else alpha_bar)
+        factor = beta / (np.sqrt(1 - alpha_bar) if noise_factor_root else 1 - alpha_bar)
+        mean = (x_t + sign * factor * eps) / scale
+        std = {"sqrt_beta": np.sqrt(beta), "beta": beta, "none": 0.0}[sigma]
+        return mean + std * z if (t > 1 or last_noise) else mean
+    return ddpm_step
+
+
+DDPM_MISTAKES = {
+    "alpha_bar_for_alpha": ("where sqrt\\(alpha_t\\) belongs", ddpm_with(divide_by="alpha_bar")),
+    "missing_root_in_factor": ("square root is missing", ddpm_with(noise_factor_root=False)),
+    "variance_as_std": ("wrong variance", ddpm_with(sigma="beta")),
+    "no_noise": ("no noise is added", ddpm_with(sigma="none")),
+    "noise_at_last_step": ("final step", ddpm_with(last_noise=True)),
+    "t_minus_one": ("off by one", ddpm_with(shift=-1)),
+    "plus_sign": ("added instead of subtracted", ddpm_with(sign=+1)),
+    "random_z_inside": ("differs from", lambda x_t, t, eps, z, s: ddpm_with()(x_t, t, eps,
+                                                                                  tf.random.normal(tf.shape(x_t)), s)),
+}
+
+
+@pytest.mark.parametrize("mistake", DDPM_MISTAKES)
+def test_ddpm_mistake_is_rejected(mistake):
+    pattern, answer = DDPM_MISTAKES[mistake]
+    assert_rejected(pattern, checks.check_ddpm_step, answer)
+
+
+def ddpm_through_predicted_x0(x_t, t, eps, z, schedule):
+    """The posterior mean written with the predicted x0 (Ho et al., eq. 7) and variance beta_t."""
+    beta, alpha, alpha_bar = (schedule[k][t] for k in ("betas", "alphas", "alpha_bars"))
+    alpha_bar_prev = schedule["alpha_bars"][t - 1]
+    x0 = (x_t - tf.sqrt(1 - alpha_bar) * eps) / tf.sqrt(alpha_bar)
+    mean = (tf.sqrt(alpha_bar_prev) * beta / (1 - alpha_bar) * x0
+            + tf.sqrt(alpha) * (1 - alpha_bar_prev) / (1 - alpha_bar) * x_t)
+    return mean + tf.sqrt(beta) * z * tf.cast(t > 1, tf.float32)
+
+
+def ddpm_with_posterior_variance(x_t, t, eps, z, schedule):
+    beta, alpha_bar = schedule["betas"][t], schedule["alpha_bars"][t]
+    variance = beta * (1 - schedule["alpha_bars"][t - 1]) / (1 - alpha_bar)
+    return ddpm_with(sigma="none")(x_t, t, eps, z, schedule) + np.sqrt(variance) * z
+
+
+@pytest.mark.parametrize("answer", [ddpm_with(), ddpm_through_predicted_x0, ddpm_with_posterior_variance])
+def test_ddpm_written_differently_is_accepted(answer):
+    assert_accepted(checks.check_ddpm_step, answer)
+
+
+# --- exercise 4: ddim_step -----------------------------------------------------------------------
+
+
+def ddim_with(key="alpha_bars", root=np.sqrt, to=lambda t, t_prev: t_prev, x0_root=None, fresh=False,
+              swap=False, shift=0):
+    """A ddim_step a learner writes, with one choice varied."""
+    def ddim_step(x_t, t, t_prev, eps, schedule):
+        here, there = (t_prev, t) if swap else (t, to(t, t_prev))
+        a, a_prev = float(schedule[key][here + shift]), float(schedule[key][there + shift])
+        x0 = (x_t - (x0_root or root)(1 - a) * eps) / root(a)
+        second = tf.random.normal(tf.shape(x_t)) if fresh else eps
+        return root(a_prev) * x0 + root(1 - a_prev) * second
+    return ddim_step
+
+
+DDIM_MISTAKES = {
+    "alpha_for_alpha_bar": ("alpha_t where alpha-bar_t belongs", ddim_with(key="alphas")),
+    "no_roots": ("square roots are missing", ddim_with(root=lambda v: v)),
+    "no_root_in_x0": ("square root is missing in the predicted x0", ddim_with(x0_root=lambda v: v)),
+    "t_minus_one": ("instead of t_prev", ddim_with(to=lambda t, t_prev: t - 1)),
+    "swapped": ("swapped", ddim_with(swap=True)),
+    "off_by_one": ("off by one", ddim_with(shift=-1)),
+    "fresh_noise": ("no fresh noise", ddim_with(fresh=True)),
+    "returns_x0": ("you return the predicted x0", lambda x_t, t, t_prev, eps, s: ddim_with()(x_t, t, 0, eps, s)),
+}
+
+
+@pytest.mark.parametrize("mistake", DDIM_MISTAKES)
+def test_ddim_mistake_is_rejected(mistake):
+    pattern, answer = DDIM_MISTAKES[mistake]
+    assert_rejected(pattern, checks.check_ddim_step, answer)
+
+
+def ddim_as_an_update(x_t, t, t_prev, eps, schedule):
+    """The same step written as a rescaling of x_t plus a correction along eps."""
+    a, a_prev = schedule["alpha_bars"][t], schedule["alpha_bars"][t_prev]
+    ratio = np.sqrt(a_prev / a)
+    return ratio * x_t + (np.sqrt(1 - a_prev) - ratio * np.sqrt(1 - a)) * eps
+
+
+def ddim_in_tensorflow(x_t, t, t_prev, eps, schedule):
+    alpha_bars = tf.constant(schedule["alpha_bars"])
+    a, a_prev = alpha_bars[t], alpha_bars[t_prev]
+    x0 = (x_t - tf.sqrt(1 - a) * eps) * tf.math.rsqrt(a)
+    return tf.sqrt(a_prev) * x0 + tf.sqrt(1 - a_prev) * eps
+
+
+@pytest.mark.parametrize("answer", [ddim_with(), ddim_as_an_update, ddim_in_tensorflow])
+def test_ddim_written_differently_is_accepted(answer):
+    assert_accepted(checks.check_ddim_step, answer)
+
+
+# --- exercise 5: guided_noise --------------------------------------------------------------------
+
+
+def guidance_with(mix, null=NULL_LABEL):
+    """A guided_noise that runs both branches and mixes them with ``mix(cond, uncond, scale)``."""
+    def guided_noise(denoiser, x_t, t, labels, scale):
+        conditional = denoiser([x_t, t, labels], training=False)
+        unconditional = denoiser([x_t, t, tf.fill(tf.shape(labels), null)], training=False)
+        return mix(conditional, unconditional, scale)
+    return guided_noise
+
+
+GUIDANCE_MISTAKES = {
+    "wrong_branch": ("wrong branch", guidance_with(lambda c, u, s: c + s * (u - c))),
+    "one_plus_w": ("w = scale - 1", guidance_with(lambda c, u, s: (1 + s) * c - s * u)),
+    "no_subtraction": ("not subtracted", guidance_with(lambda c, u, s: u + s * c)),
+    "scaled_conditional_only": ("unconditional prediction is missing", guidance_with(lambda c, u, s: s * c)),
+    "label_zero_as_null": ("'no label' class", guidance_with(lambda c, u, s: u + s * (c - u), null=0)),
+    "conditional_only": ("should be", guidance_with(lambda c, u, s: c)),
+    "only_unconditional_call": ("never got the requested labels",
+                                lambda d, x, t, labels, s: d([x, t, tf.fill(tf.shape(labels), NULL_LABEL)])),
+    "not_split": ("split it back", lambda d, x, t, labels, s: d(
+        [tf.concat([x, x], 0), tf.concat([t, t], 0), tf.concat([labels, tf.fill(tf.shape(labels), NULL_LABEL)], 0)])),
+}
+
+
+@pytest.mark.parametrize("mistake", GUIDANCE_MISTAKES)
+def test_guidance_mistake_is_rejected(mistake):
+    pattern, answer = GUIDANCE_MISTAKES[mistake]
+    assert_rejected(pattern, checks.check_guided_noise, answer)
+
+
+def guidance_in_one_batch(denoiser, x_t, t, labels, scale):
+    """Both branches in one call of twice the batch, as samplers do to save time."""
+    n = tf.shape(x_t)[0]
+    both = denoiser([tf.concat([x_t, x_t], 0), tf.concat([t, t], 0),
+                     tf.concat([labels, tf.fill([n], NULL_LABEL)], 0)], training=False)
+    conditional, unconditional = both[:n], both[n:]
+    return unconditional + scale * (conditional - unconditional)
+
+
+@pytest.mark.parametrize("answer", [guidance_with(lambda c, u, s: u + s * (c - u)),
+                                    guidance_with(lambda c, u, s: (1 - s) * u + s * c), guidance_in_one_batch])
+def test_guidance_written_differently_is_accepted(answer):
+    assert_accepted(checks.check_guided_noise, answer)
