@@ -102,10 +102,16 @@ def run_compiled_twice(what, function, *args):
         results = [compiled(*args) for _ in range(2)]
     except CheckFailed:
         raise
-    except Exception as error:  # a traced error's message is a traceback; its last line says what went wrong
-        cause = (str(error).strip().splitlines() or [""])[-1].strip().removeprefix(f"{type(error).__name__}: ")
-        raise CheckFailed(f"{what}: {type(error).__name__}: {cause}") from error
+    except Exception as error:
+        raise CheckFailed(f"{what}: {traced_error(error)}") from error
     return [tf.nest.map_structure(np.asarray, result) for result in results]
+
+
+def traced_error(error):
+    """``'TypeName: what went wrong'`` for an error raised in traced code, whose message is a traceback
+    ending with that line."""
+    name = type(error).__name__
+    return f"{name}: {(str(error).strip().splitlines() or [''])[-1].strip().removeprefix(f'{name}: ')}"
 
 
 def call_watched(what, function, *args, **kwargs):

@@ -10,8 +10,9 @@ import math
 
 import numpy as np
 
-from course_utils.checks._numeric import log_softmax, softmax
-from course_utils.checks._verdict import CheckFailed, call_learner, passed, require
+from course_utils.checks._learner import learner_array, traced_error
+from course_utils.checks._numeric import ce_of_probabilities, log_softmax, softmax
+from course_utils.checks._verdict import CheckFailed, call_learner, passed, require, scalar_result
 
 # Logits of a 4-character toy vocabulary: far enough apart that the wrong ways of applying a
 # temperature give clearly different character frequencies.
@@ -34,10 +35,16 @@ def check_split_input_target(split_input_target):
     window = tf.constant([10, 11, 12, 13, 14, 15], dtype=tf.int32)
     pair = call_learner("split_input_target failed on a window of 6 ids", split_input_target, window)
     require(
+        not (isinstance(pair, list) and len(pair) == 2),
+        "split_input_target returns a list [inputs, targets]: inside Dataset.map a list becomes ONE tensor "
+        "(the two stacked), so fit would see no targets. Return a tuple: return inputs, targets.",
+    )
+    require(
         isinstance(pair, tuple) and len(pair) == 2,
         f"split_input_target should return a pair (inputs, targets); got {type(pair).__name__}.",
     )
-    inputs, targets = (np.asarray(part).tolist() for part in pair)
+    inputs, targets = (learner_array(part, f"split_input_target's {name}").astype(np.int64).tolist()
+                       for part, name in zip(pair, ("inputs", "targets")))
     ids = np.asarray(window).tolist()
     require(
         inputs != targets,
@@ -66,11 +73,12 @@ def check_split_input_target(split_input_target):
         f"{targets}: the target must be the input shifted by exactly one character.",
     )
     try:
-        dataset = tf.data.Dataset.range(12).map(lambda i: tf.cast(i, tf.int32)).batch(4).map(split_input_target)
+        dataset = tf.data.Dataset.range(12).map(lambda i: tf.cast(i, tf.int32)).batch(4, drop_remainder=True)
+        dataset = dataset.map(split_input_target)  # windows as the notebook makes them
         first_inputs, first_targets = next(iter(dataset))
     except Exception as error:
         raise CheckFailed(
-            f"split_input_target fails inside Dataset.map (graph mode): {type(error).__name__}: {error}. "
+            f"split_input_target fails inside Dataset.map (graph mode): {traced_error(error)}. "
             "Use tensor slicing (window[:-1]), not Python lists or NumPy calls."
         ) from error
     require(
@@ -83,17 +91,37 @@ def check_split_input_target(split_input_target):
 # --- sampling with a temperature ----------------------------------------------------------------
 
 
+def _one_index(sample_with_temperature, logits, temperature, rng):
+    """One call of the learner's sampler, checked to return one character index (an int)."""
+    try:
+        index = call_learner(f"sample_with_temperature raised at temperature {temperature}",
+                             sample_with_temperature, logits, temperature, rng)
+    except CheckFailed as failure:
+        cause = str(failure.__cause__)
+        overflow = isinstance(failure.__cause__, (FloatingPointError, OverflowError)) or "NaN" in cause
+        if overflow:
+            raise CheckFailed(
+                f"{failure} (logits / T reach {np.max(np.abs(logits)) / temperature:g}): exp overflowed "
+                "(inf / inf = nan). Subtract the largest logit before exp (or use a stable softmax)."
+            ) from failure.__cause__
+        if "sum to 1" in cause or "probabilities" in cause:
+            raise CheckFailed(
+                f"the probabilities you sample from do not sum to 1 ({cause}). If you applied the "
+                "temperature after the softmax (probs ** (1 / T) or probs / T), renormalise, or "
+                "better: divide the LOGITS by T and then take the softmax."
+            ) from failure.__cause__
+        raise
+    try:
+        integral = np.ndim(index) == 0 and float(index) == int(index)
+    except (TypeError, ValueError, OverflowError):
+        integral = False
+    require(integral, f"sample_with_temperature should return one character index (an int), got {index!r}.")
+    return int(index)
+
+
 def _draw_many(sample_with_temperature, temperature, seed):
     rng = np.random.default_rng(seed)
-    draws = []
-    for _ in range(_DRAWS):
-        index = sample_with_temperature(_LOGITS.copy(), temperature, rng)
-        require(
-            np.ndim(index) == 0 and float(index) == int(index),
-            f"sample_with_temperature should return one character index (an int), got {index!r}.",
-        )
-        draws.append(int(index))
-    draws = np.array(draws)
+    draws = np.array([_one_index(sample_with_temperature, _LOGITS.copy(), temperature, rng) for _ in range(_DRAWS)])
     require(
         draws.min() >= 0 and draws.max() < len(_LOGITS),
         f"with {len(_LOGITS)} logits the index must lie in 0..{len(_LOGITS) - 1}; got {draws.min()}..{draws.max()}.",
@@ -107,26 +135,30 @@ def _distance(frequencies, probabilities):
 
 def check_sample_with_temperature(sample_with_temperature):
     """``sample_with_temperature(logits, temperature, rng)`` draws an index from softmax(logits / T)."""
-    frequencies = {}
-    for temperature in _TEMPERATURES:
-        try:
-            frequencies[temperature] = _draw_many(sample_with_temperature, temperature, seed=1)
-        except ValueError as error:
-            if "sum to 1" in str(error) or "probabilities" in str(error):
-                raise CheckFailed(
-                    f"the probabilities you sample from do not sum to 1 ({error}). If you applied the "
-                    "temperature after the softmax (probs ** (1 / T) or probs / T), renormalise, or "
-                    "better: divide the LOGITS by T and then take the softmax."
-                ) from error
-            raise CheckFailed(f"sample_with_temperature raised {type(error).__name__}: {error}") from error
+    frequencies = {t: _draw_many(sample_with_temperature, t, seed=1) for t in _TEMPERATURES}
     for temperature, observed in frequencies.items():
         expected = softmax(_LOGITS / temperature)
         if _distance(observed, expected) <= _TOLERANCE:
             continue
+        if observed.max() > 0.999:
+            # The most likely character first, then last: an argmax follows it; a fixed draw u cannot
+            # land in both [0, 0.3) and [0.7, 1).
+            peaks = [np.log([0.3, 0.25, 0.25, 0.2]), np.log([0.2, 0.25, 0.25, 0.3])]
+            picks = [_one_index(sample_with_temperature, logits, 1.0, np.random.default_rng(3)) for logits in peaks]
+            require(
+                picks == [0, 3],
+                f"every draw gave index {observed.argmax()}, whatever the rng: you draw with a random generator "
+                "of your own, created anew at each call (np.random.default_rng(seed)?), so each call repeats "
+                "the first draw. Use the rng passed in: rng.choice(len(p), p=p).",
+            )
+            raise CheckFailed(
+                f"at temperature {temperature} every draw gave index {observed.argmax()}: you take the "
+                "argmax instead of sampling. Draw from the distribution, e.g. rng.choice(len(p), p=p)."
+            )
         require(
-            observed.max() < 0.999,
-            f"at temperature {temperature} every draw gave index {observed.argmax()}: you take the "
-            "argmax instead of sampling. Draw from the distribution, e.g. rng.choice(len(p), p=p).",
+            _distance(observed, np.full(len(_LOGITS), 1 / len(_LOGITS))) > _TOLERANCE,
+            f"at temperature {temperature} every character is drawn equally often: the draw ignores the "
+            "probabilities. Pass them to the rng: rng.choice(len(p), p=p).",
         )
         require(
             _distance(observed, softmax(_LOGITS * temperature)) > _TOLERANCE,
@@ -151,14 +183,8 @@ def check_sample_with_temperature(sample_with_temperature):
         "np.random or tf.random, so that a seeded run repeats itself.",
     )
     with np.errstate(all="ignore"):
-        try:
-            cold = [int(sample_with_temperature(np.array([300.0, 0.0, -300.0]), 0.01, np.random.default_rng(s)))
-                    for s in range(5)]
-        except (ValueError, FloatingPointError, OverflowError) as error:
-            raise CheckFailed(
-                f"large logits at a low temperature (logits / T = 30,000) failed: {type(error).__name__}: "
-                f"{error}. Subtract the largest logit before exp (or use a stable softmax) to avoid overflow."
-            ) from error
+        cold = [_one_index(sample_with_temperature, np.array([300.0, 0.0, -300.0]), 0.01, np.random.default_rng(s))
+                for s in range(5)]
     require(
         cold == [0] * 5,
         f"for logits [300, 0, -300] at T = 0.01 expected always index 0, got {cold}: exp overflowed "
@@ -170,8 +196,9 @@ def check_sample_with_temperature(sample_with_temperature):
 # --- bits per character -------------------------------------------------------------------------
 
 
-def _reference_nats(logits, targets):
-    log_probs = log_softmax(logits)
+def _reference_nats(logits, targets, axis=-1):
+    """-log p(target) at each position, with the softmax taken along ``axis`` (the characters: -1)."""
+    log_probs = log_softmax(logits, axis=axis)
     return -np.take_along_axis(log_probs, targets[..., None], axis=-1)[..., 0]
 
 
@@ -180,12 +207,14 @@ def check_bits_per_character(bits_per_character):
     rng = np.random.default_rng(0)
     logits = rng.normal(0.0, 2.0, size=(3, 5, 7)).astype(np.float32)
     targets = rng.integers(0, 7, size=(3, 5))
-    value = float(call_learner("bits_per_character failed on logits of shape (3, 5, 7) and targets of shape (3, 5)",
-                               bits_per_character, logits, targets))
+    value = scalar_result(call_learner("bits_per_character failed on logits of shape (3, 5, 7) and targets of "
+                                       "shape (3, 5)", bits_per_character, logits, targets), "bits_per_character")
     nats = _reference_nats(logits, targets)
     expected = float(nats.mean() / math.log(2))
     if math.isclose(value, expected, rel_tol=1e-4):
-        uniform = float(bits_per_character(np.zeros((2, 4, 64), np.float32), np.zeros((2, 4), np.int64)))
+        uniform = scalar_result(call_learner("bits_per_character failed on equal logits of shape (2, 4, 64)",
+                                             bits_per_character, np.zeros((2, 4, 64), np.float32),
+                                             np.zeros((2, 4), np.int64)), "bits_per_character")
         require(
             math.isclose(uniform, 6.0, rel_tol=1e-4),
             f"equal logits over 64 characters should give log2(64) = 6 bits per character, got {uniform:.4g}.",
@@ -209,6 +238,14 @@ def check_bits_per_character(bits_per_character):
         (float(np.log2(mean_nats)),
          "you took log2 of the averaged loss; the loss is already a log: convert it by dividing by ln 2."),
         (float(nats.mean() / math.log(10)), "you divided by ln 10; bits use base 2: divide by ln 2."),
+        (ce_of_probabilities(logits.reshape(-1, logits.shape[-1]), targets.reshape(-1)) / math.log(2),
+         "the cross-entropy treats the logits as probabilities: the model outputs logits, so use "
+         "from_logits=True (or a log-softmax of the logits)."),
+        (float(_reference_nats(softmax(logits), targets).mean() / math.log(2)),
+         "you applied a softmax and then a cross-entropy with from_logits=True, which applies its own: pass "
+         "the logits unchanged."),
+        (float(_reference_nats(logits, targets, axis=1).mean() / math.log(2)),
+         "the softmax runs over the positions (axis 1): it must run over the characters, the last axis."),
     ]
     for wrong, message in mistakes:
         require(not math.isclose(value, wrong, rel_tol=1e-4), f"got {value:.4g} instead of {expected:.4g}: {message}")
