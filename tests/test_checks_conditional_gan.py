@@ -164,3 +164,13 @@ def test_generator_loss_solution_passes(capsys):
 def test_generator_loss_mistakes_are_named(wrong, message):
     with pytest.raises(CheckFailed, match=message):
         checks.check_generator_loss(wrong)
+
+
+@pytest.mark.parametrize("check", [checks.check_generator, checks.check_fake_batch, checks.check_discriminator_loss,
+                                   checks.check_generator_loss])
+def test_the_placeholder_of_an_exercise_is_not_hidden(check):
+    def unfinished(*args, **kwargs):
+        raise NotImplementedError("Exercise: write your code here")
+
+    with pytest.raises(NotImplementedError, match="Exercise"):
+        check(unfinished)

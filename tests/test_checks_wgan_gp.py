@@ -167,3 +167,18 @@ def test_gradient_penalty_solution_passes(capsys):
 def test_gradient_penalty_mistakes_are_named(kwargs, message):
     with pytest.raises(CheckFailed, match=message):
         checks.check_gradient_penalty(lambda critic, real, fake: penalty(critic, real, fake, **kwargs))
+
+
+def unfinished(*args, **kwargs):
+    raise NotImplementedError("Exercise: write your code here")
+
+
+@pytest.mark.parametrize("check, answers", [
+    (checks.check_mode_stats, [unfinished]),
+    (checks.check_generator_losses, [unfinished, unfinished]),
+    (checks.check_wasserstein_losses, [unfinished, unfinished]),
+    (checks.check_gradient_penalty, [unfinished]),
+])
+def test_the_placeholder_of_an_exercise_is_not_hidden(check, answers):
+    with pytest.raises(NotImplementedError, match="Exercise"):
+        check(*answers)
