@@ -14,8 +14,9 @@ Workflow for instructors:
    and follow that cell with a check cell (``checks.<chapter>.check_xxx(...)``).
 2. Run ``python -m tools.exercises``. It rewrites ``exercises/NN_name.ipynb``: each region
    becomes ``# YOUR CODE HERE`` plus ``raise NotImplementedError(EXERCISE_MESSAGE)`` at the
-   marker's indentation, outputs and execution counts are cleared, widget state is dropped, and
-   the Colab badge of the first Markdown cell points at the exercise. Cells tagged
+   marker's indentation, outputs and execution counts are cleared, widget state is dropped, the
+   kernelspec is the one JupyterLab writes (``tools.notebook_metadata``: the exercise opens
+   unmodified), and the Colab badge of the first Markdown cell points at the exercise. Cells tagged
    ``solution-only`` (cell metadata ``tags``) are left out of the exercise: use it for output
    or discussion that would give the answer away. Exercises whose solution no longer exists are
    removed. Never edit ``exercises/`` by hand.
@@ -36,7 +37,7 @@ from pathlib import Path
 import nbformat
 
 from course_utils.files import REPO_ROOT
-from tools import colab
+from tools import colab, notebook_metadata
 
 BEGIN_MARKER = "### BEGIN SOLUTION"
 END_MARKER = "### END SOLUTION"
@@ -112,7 +113,7 @@ def _copy_without(node, key):
 
 def make_exercise(solution, name):
     """Return the exercise notebook for the solution notebook ``solutions/<name>`` (not modified)."""
-    exercise = _copy_without(solution, "cells")
+    exercise = notebook_metadata.normalize(_copy_without(solution, "cells"))
     exercise.metadata.pop("widgets", None)
     exercise.cells = []
     first_markdown = True

@@ -38,6 +38,7 @@ from nbclient.exceptions import CellExecutionError
 
 from course_utils import runmode
 from course_utils.files import REPO_ROOT, atomic_write
+from tools import notebook_metadata
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # before TensorFlow is imported
 
@@ -149,7 +150,7 @@ def run_notebook(path, mode, hardware, resume=False):
         notebook, seconds = execute(path, mode, results_file, resume)
         reported = json.loads(results_file.read_text()) if results_file.exists() else {}
     if mode == "full":
-        nbformat.write(drop_tensorflow_log(notebook), path)
+        nbformat.write(notebook_metadata.normalize(drop_tensorflow_log(notebook)), path)
     budget = budget_for(path, mode, hardware)
     record = {
         "notebook": repo_path(path),
