@@ -253,7 +253,8 @@ def only_real_classified(real_out, fake_out, real_labels, fake_labels, smoothing
 
 DISCRIMINATOR_MISTAKES = {
     "bce_without_from_logits": ("source logits as probabilities.*from_logits=True",
-                                lambda *a, smoothing=0.0: d_loss(*a, smoothing, source=keras.losses.BinaryCrossentropy())),
+                                lambda *a, smoothing=0.0: d_loss(
+                                    *a, smoothing, source=keras.losses.BinaryCrossentropy())),
     "ce_without_from_logits": ("class logits as probabilities.*from_logits=True",
                                lambda *a, smoothing=0.0: d_loss(
                                    *a, smoothing, classes=keras.losses.SparseCategoricalCrossentropy())),

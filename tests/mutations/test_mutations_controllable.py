@@ -88,7 +88,8 @@ STEERING_MISTAKES = {
         prior=lambda z, w: 0.5 * w * tf.reduce_mean(z ** 2, axis=1))),
     "objective_averaged": ("averaged the objective", step_with(reduce=tf.reduce_mean)),
     "raw_logit_objective": ("raw logit", step_with(score=lambda logits, t: logits[:, t])),
-    "probability_objective": ("probability, not its log", step_with(score=lambda logits, t: tf.nn.softmax(logits)[:, t])),
+    "probability_objective": ("probability, not its log", step_with(
+        score=lambda logits, t: tf.nn.softmax(logits)[:, t])),
     "generator_in_training_mode": ("generator's BatchNorm.*training=True", step_with(generator_mode=True)),
     "classifier_in_training_mode": ("classifier's BatchNorm.*training=True", step_with(classifier_mode=True)),
     "predict_breaks_the_tape": ("generator.predict", predict_breaks_the_tape),

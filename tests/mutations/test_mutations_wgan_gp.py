@@ -221,7 +221,8 @@ GRADIENT_PENALTY_MISTAKES = {
     "numpy_eps_frozen_when_compiled": ("same interpolates at every step", penalty_from(numpy_eps)),
     "penalty_at_the_real_samples": ("REAL samples", penalty_from(lambda r, f: r)),
     "norm_over_the_whole_batch": ("whole batch", penalty_from(per_example, norm_of=tf.norm)),
-    "norm_over_the_last_axis": ("axes \\(-1,\\) only", penalty_from(per_example, norm_of=lambda g: tf.norm(g, axis=-1))),
+    "norm_over_the_last_axis": ("axes \\(-1,\\) only", penalty_from(
+        per_example, norm_of=lambda g: tf.norm(g, axis=-1))),
     "no_square": ("missing its square", penalty_from(per_example, square=False)),
     "summed_over_the_batch": ("sums over the batch", penalty_from(per_example, reduce=tf.reduce_sum)),
     "per_example_penalties": ("one number", penalty_from(per_example, reduce=lambda x: x)),
