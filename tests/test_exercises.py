@@ -4,7 +4,7 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
-from tools import colab, exercises
+from tools import colab, exercises, notebook_metadata
 from tools.exercises import EXERCISE_MESSAGE, MarkerError, strip_solutions
 
 RAISE = f'raise NotImplementedError("{EXERCISE_MESSAGE}")'
@@ -155,7 +155,7 @@ def test_exercise_is_cleaned_and_badge_points_at_exercise():
     assert exercise.cells[2].source == f"# YOUR CODE HERE\n{RAISE}"
     assert exercise.cells[2].metadata == {"tags": ["nbval-ignore-output"]}
     assert "widgets" not in exercise.metadata
-    assert exercise.metadata["kernelspec"] == solution.metadata["kernelspec"]
+    assert exercise.metadata["kernelspec"] == notebook_metadata.KERNELSPEC  # JupyterLab opens it unmodified
     assert [cell.id for cell in exercise.cells] == [cell.id for cell in solution.cells]
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from tools import colab
+from tools import colab, notebook_metadata
 from tools.exercises import EXERCISE_MESSAGE, PLACEHOLDER, REPO_ROOT, MarkerError, strip_solutions
 
 MACHINE_PATHS = ("/work/", "/root/", "/tmp/", "/home/")
@@ -71,6 +71,29 @@ def test_first_code_cell_is_the_setup_cell(path):
         f"{_where(path, index, cell)}: the first code cell must be exactly colab.SETUP_CELL "
         f"(run `python -m tools.exercises --fix-colab`)"
     )
+
+
+@pytest.mark.parametrize("path", ALL)
+def test_kernelspec_is_the_one_jupyterlab_writes(path):
+    assert _read(path).metadata.get("kernelspec") == notebook_metadata.KERNELSPEC, (
+        f"{path}: kernelspec {_read(path).metadata.get('kernelspec')} differs from ipykernel's default kernel "
+        f"{notebook_metadata.KERNELSPEC}, which JupyterLab writes on opening: the notebook would open modified "
+        f"(tools/notebook_metadata.py says why; the runner and `python -m tools.exercises` write the right one)")
+
+
+def test_language_info_is_what_ipykernel_reports_and_one_python_for_all():
+    """JupyterLab also rewrites language_info from the kernel; only the Python version may differ."""
+    from ipykernel.ipkernel import IPythonKernel
+
+    reported = {key: value for key, value in IPythonKernel.language_info.items() if key != "version"}
+    versions = {}
+    for path in ALL:
+        stored = dict(_read(path).metadata.get("language_info", {}))
+        versions.setdefault(stored.pop("version", None), []).append(path)
+        assert stored == reported, (
+            f"{path}: language_info {stored} differs from what ipykernel reports, {reported}: JupyterLab would open "
+            f"it modified; run it with `python -m tools.run_course` (solutions) or copy a solution's")
+    assert len(versions) == 1, f"notebooks store language_info of different Python versions: {versions}"
 
 
 def _output_texts(output):

@@ -1,14 +1,22 @@
-"""The README tells the truth: its test commands are CI's, and its results table is the results files'."""
+"""What is generated from the results files tells the truth: the README's test command is CI's, and
+its chapter table, solutions/results/README.md, the thumbnails and each first cell's Time line are
+what the results files and stored notebooks give (fix: `python -m tools.run_course --table-only`)."""
 
+import base64
+import io
 import json
 import re
 from pathlib import Path
 
+import nbformat
 import pytest
+from PIL import Image
 
-from tools import run_course
+from tools import results_pages, run_course
 
 REPO = Path(__file__).resolve().parent.parent
+REGENERATE = "run `python -m tools.run_course --table-only`"
+RECORDS = results_pages.full_runs()
 
 
 def _between(text, start, end):
@@ -26,8 +34,19 @@ def ci_test_commands():
     return [line.strip() for line in block.splitlines() if line.strip()]
 
 
-def test_ci_runs_exactly_the_readme_test_commands():
-    assert readme_test_commands(), "README has no test commands between its markers"
+def _record(notebook, **changes):
+    """A full-run results record as the runner writes it."""
+    record = {"notebook": notebook, "mode": "full", "hardware": "CPU only, 2 cores (x86_64)",
+              "date": "2026-01-01", "wall_time_s": 90.0, "budget_s": 600, "within_budget": True, "metrics": {}}
+    return {**record, **changes}
+
+
+# ---------------------------------------------------------------------------------------------
+# The README
+# ---------------------------------------------------------------------------------------------
+
+def test_ci_runs_exactly_the_readme_test_command():
+    assert readme_test_commands() == ["python -m pytest"], "the README leads with one test command"
     assert ci_test_commands() == readme_test_commands()
 
 
@@ -36,44 +55,181 @@ def test_ci_installs_from_requirements_first():
     assert script.index("pip install -q -r requirements.txt") < script.index(ci_test_commands()[0])
 
 
-def test_results_table_matches_the_results_files():
-    readme = (REPO / "README.md").read_text()
-    table = _between(readme, run_course.TABLE_START, run_course.TABLE_END).strip()
-    expected = (run_course.results_table() + run_course.smoke_summary() + run_course.benchmark_summary()).strip()
-    assert table == expected, "README table is stale: run `python -m tools.run_course --table-only`"
+def test_readme_shows_set_up_and_test_command_in_its_first_screen():
+    first_screen = "\n".join((REPO / "README.md").read_text().splitlines()[:40])
+    for command in ("pip install -r requirements.txt", "jupyter lab", "python -m pytest"):
+        assert command in first_screen, f"README: {command!r} is not in the first 40 lines"
 
+
+def test_chapter_table_matches_the_results_files():
+    readme = (REPO / "README.md").read_text()
+    table = _between(readme, results_pages.TABLE_START, results_pages.TABLE_END).strip()
+    assert table == results_pages.chapter_table(), f"README chapter table is stale: {REGENERATE}"
+
+
+def test_results_readme_matches_the_results_files():
+    assert results_pages.RESULTS_README.exists(), f"solutions/results/README.md is missing: {REGENERATE}"
+    assert results_pages.RESULTS_README.read_text() == results_pages.results_readme(), (
+        f"solutions/results/README.md is stale: {REGENERATE}")
+
+
+@pytest.mark.parametrize("stem", sorted(results_pages.HEADLINE))
+def test_headline_metric_is_in_its_results_file(stem):
+    record = RECORDS.get(stem)
+    if record is None:
+        pytest.skip(f"{stem} has no full run recorded")
+    name = results_pages.HEADLINE[stem][0]
+    assert name in record["metrics"], (
+        f"{stem}: its headline metric {name!r} is not in its results file (it reports "
+        f"{sorted(record['metrics'])}); choose one of those in tools/results_pages.py HEADLINE")
+
+
+def test_every_chapter_with_results_has_a_headline():
+    missing = [stem for stem in RECORDS if stem not in results_pages.HEADLINE and not stem.startswith("00")]
+    assert not missing, f"no headline number chosen for {missing}: add them to HEADLINE in tools/results_pages.py"
+
+
+def test_headline_names_the_stand_in():
+    record = _record("solutions/05_dcgan_svhn.ipynb", metrics={
+        "data": {"value": "SVHN stand-in", "unit": ""},
+        "DCGAN: Frechet distance (svhn classifier features)": {"value": 9.87654, "unit": ""}})
+    assert results_pages.headline("05_dcgan_svhn", record) == "Fréchet distance: 9.877 (SVHN stand-in)"
+    assert results_pages.headline("05_dcgan_svhn", _record("solutions/05_dcgan_svhn.ipynb")) == "-"
+
+
+# ---------------------------------------------------------------------------------------------
+# solutions/results/README.md
+# ---------------------------------------------------------------------------------------------
 
 def test_results_table_is_built_from_full_runs_only(tmp_path):
-    record = {"notebook": "solutions/99_x.ipynb", "mode": "full", "hardware": "CPU only, 2 cores",
-              "date": "2026-01-01", "wall_time_s": 90.0, "budget_s": 600, "within_budget": True,
-              "metrics": {"data": {"value": "MNIST (real)", "unit": ""},
-                          "test PSNR": {"value": 21.234, "unit": "dB"}}}
-    (tmp_path / "99_x.json").write_text(json.dumps(record))
-    (tmp_path / "98_y.json").write_text(json.dumps({**record, "mode": "smoke", "notebook": "solutions/98_y.ipynb"}))
-    table = run_course.results_table(tmp_path)
-    assert "| [99_x.ipynb](solutions/99_x.ipynb) | MNIST (real) | test PSNR: 21.23 dB | 1.5 min | 10 min: met |" in table
+    metrics = {"data": {"value": "MNIST (real)", "unit": ""}, "test PSNR": {"value": 21.234, "unit": "dB"}}
+    (tmp_path / "99_x.json").write_text(json.dumps(_record("solutions/99_x.ipynb", metrics=metrics)))
+    (tmp_path / "98_y.json").write_text(json.dumps(_record("solutions/98_y.ipynb", mode="smoke")))
+    table = results_pages.results_table(tmp_path)
+    assert ("| [99_x.ipynb](../../solutions/99_x.ipynb) | MNIST (real) | test PSNR: 21.23 dB | 1.5 min | "
+            "10 min: met |") in table
     assert "98_y" not in table
 
 
 def test_results_table_shows_the_budget_verdict(tmp_path):
-    base = {"notebook": "solutions/97_z.ipynb", "mode": "full", "hardware": "CPU only, 2 cores",
-            "date": "2026-01-01", "wall_time_s": 700.0, "metrics": {}}
-    (tmp_path / "97_z.json").write_text(json.dumps({**base, "budget_s": 600, "within_budget": False}))
-    (tmp_path / "96_w.json").write_text(json.dumps({**base, "notebook": "solutions/96_w.ipynb",
-                                                   "budget_s": None, "within_budget": None}))
-    table = run_course.results_table(tmp_path)
+    over = _record("solutions/97_z.ipynb", wall_time_s=700.0, within_budget=False)
+    gpu = _record("solutions/96_w.ipynb", wall_time_s=700.0, budget_s=None, within_budget=None)
+    (tmp_path / "97_z.json").write_text(json.dumps(over))
+    (tmp_path / "96_w.json").write_text(json.dumps(gpu))
+    table = results_pages.results_table(tmp_path)
     assert "| 11.7 min | 10 min: OVER |" in table
-    assert "| 11.7 min | 15 min on a GPU: not measured |" in table
+    assert "| 11.7 min | budgeted on a GPU: not measured |" in table
 
 
 def test_results_table_marks_a_resumed_run_and_gives_it_no_verdict(tmp_path):
-    record = {"notebook": "solutions/95_r.ipynb", "mode": "full", "hardware": "CPU only, 2 cores",
-              "date": "2026-01-01", "wall_time_s": 1200.0, "budget_s": 600, "within_budget": None,
-              "resumed": True, "metrics": {}}
+    record = _record("solutions/95_r.ipynb", wall_time_s=1200.0, within_budget=None, resumed=True)
     (tmp_path / "95_r.json").write_text(json.dumps(record))
-    table = run_course.results_table(tmp_path)
+    table = results_pages.results_table(tmp_path)
     assert "| resumed: 20.0 min for the last part | no verdict (resumed run) |" in table
 
+
+def test_results_readme_names_hardware_and_dates(tmp_path):
+    (tmp_path / "01_a.json").write_text(json.dumps(_record("solutions/01_a.ipynb", date="2026-01-02")))
+    (tmp_path / "02_b.json").write_text(json.dumps(_record("solutions/02_b.ipynb", date="2026-01-05")))
+    text = results_pages.results_readme(tmp_path)
+    assert "Full runs: CPU only, 2 cores (x86_64), from 2026-01-02 to 2026-01-05." in text
+    assert "No smoke run recorded yet" in text and "No benchmark recorded yet" in text
+
+
+# ---------------------------------------------------------------------------------------------
+# Time lines of first cells
+# ---------------------------------------------------------------------------------------------
+
+NOTEBOOKS_WITH_RUNS = [path.relative_to(REPO).as_posix() for path in results_pages.course_notebooks()
+                       if path.stem in RECORDS]
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS_WITH_RUNS)
+def test_first_cell_time_line_matches_the_results_file(path):
+    first = nbformat.read(REPO / path, as_version=4).cells[0].source
+    stored = results_pages.stored_time_line(first)
+    assert stored is not None, f"{path}: its first cell has no generated Time line: {REGENERATE}"
+    assert stored == results_pages.time_line(RECORDS[Path(path).stem]), (
+        f"{path}: the first cell's Time line disagrees with its results file: {REGENERATE}")
+    assert first.count("**Time.**") == 1, f"{path}: the first cell has more than one Time line"
+
+
+def test_time_line_gives_a_gpu_estimate_until_a_gpu_run_measures_it():
+    cpu = results_pages.time_line(_record("solutions/01_autoencoders.ipynb", wall_time_s=372.0))
+    assert cpu == ("**Time.** Full run: 6.2 minutes (measured on CPU only, 2 cores (x86_64), 2026-01-01); "
+                   f"{results_pages.GPU_ESTIMATES['01_autoencoders']} on one GPU (estimate).")
+    gpu = results_pages.time_line(_record("solutions/01_autoencoders.ipynb", wall_time_s=40.0,
+                                          hardware="1x GPU (NVIDIA H200)"))
+    assert gpu == "**Time.** Full run: 40 seconds (measured on 1x GPU (NVIDIA H200), 2026-01-01)."
+
+
+def test_time_line_of_a_resumed_run_says_it_is_a_part():
+    line = results_pages.time_line(_record("solutions/99_x.ipynb", wall_time_s=600.0, resumed=True))
+    assert line.startswith("**Time.** Full run: more than 10.0 minutes") and "resumed" in line
+
+
+def test_time_block_replaces_markers_or_an_old_time_paragraph():
+    record = _record("solutions/99_x.ipynb")
+    block = results_pages.time_block(record)
+    old = "# title\n\n**Time.** Full run: 3 minutes,\nmeasured by hand.\n\n**How to work.** Fill in."
+    assert results_pages.with_time_block(old, record) == f"# title\n\n{block}\n\n**How to work.** Fill in."
+    stale = f"# title\n\n{results_pages.TIME_START}\n**Time.** stale\n{results_pages.TIME_END}\n\nrest"
+    assert results_pages.with_time_block(stale, record) == f"# title\n\n{block}\n\nrest"
+    assert results_pages.with_time_block("# title\n\n**How to work.** Fill in.", record) == (
+        f"# title\n\n{block}\n\n**How to work.** Fill in.")
+
+
+# ---------------------------------------------------------------------------------------------
+# Thumbnails
+# ---------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("path", NOTEBOOKS_WITH_RUNS)
+def test_thumbnail_is_the_stored_key_figure(path):
+    notebook = nbformat.read(REPO / path, as_version=4)
+    picture = results_pages.key_figure(notebook, path)
+    if picture is None:
+        assert path.startswith("notebooks/"), (
+            f"{path}: no cell is tagged {results_pages.KEY_FIGURE_TAG!r}; tag the cell that draws the chapter's key "
+            f"figure (its final sample grid for a generative chapter)")
+        return
+    thumbnail = results_pages.RESULTS_DIR / f"{Path(path).stem}.png"
+    assert thumbnail.exists(), f"{path}: no thumbnail {thumbnail.name}: {REGENERATE}"
+    assert thumbnail.read_bytes() == results_pages.thumbnail(picture), (
+        f"{path}: {thumbnail.name} is not the stored key figure: {REGENERATE}")
+
+
+def _png_output(width, height):
+    buffer = io.BytesIO()
+    Image.new("RGB", (width, height), "white").save(buffer, format="PNG")
+    return nbformat.v4.new_output("display_data", data={"image/png": base64.b64encode(buffer.getvalue()).decode()})
+
+
+def _tagged_cell(outputs):
+    cell = nbformat.v4.new_code_cell("plot()", metadata={"tags": [results_pages.KEY_FIGURE_TAG]})
+    cell.outputs = outputs
+    return cell
+
+
+def test_key_figure_is_the_largest_picture_and_its_thumbnail_is_small():
+    notebook = nbformat.v4.new_notebook(cells=[_tagged_cell([_png_output(600, 300), _png_output(1200, 900)])])
+    picture = results_pages.key_figure(notebook, "x.ipynb")
+    assert picture.size == (1200, 900)
+    small = Image.open(io.BytesIO(results_pages.thumbnail(picture)))
+    assert small.width <= 240 and small.height <= 240 and small.size == (240, 180)
+
+
+def test_key_figure_names_a_tag_without_picture_or_two_tags():
+    without_picture = nbformat.v4.new_notebook(cells=[_tagged_cell([])])
+    with pytest.raises(ValueError, match="stores no PNG picture"):
+        results_pages.key_figure(without_picture, "x.ipynb")
+    two = nbformat.v4.new_notebook(cells=[_tagged_cell([_png_output(10, 10)]), _tagged_cell([_png_output(10, 10)])])
+    with pytest.raises(ValueError, match="2 cells are tagged"):
+        results_pages.key_figure(two, "x.ipynb")
+
+
+# ---------------------------------------------------------------------------------------------
+# The runner
+# ---------------------------------------------------------------------------------------------
 
 def test_resume_is_refused_for_smoke_runs(capsys):
     with pytest.raises(SystemExit):
@@ -82,7 +238,7 @@ def test_resume_is_refused_for_smoke_runs(capsys):
 
 
 def test_every_results_file_names_its_data_and_hardware():
-    for path in sorted(run_course.RESULTS_DIR.glob("*.json")):
+    for path in sorted(results_pages.RESULTS_DIR.glob("*.json")):
         record = json.loads(path.read_text())
         if path.name in ("smoke.json", "benchmark.json"):
             continue
@@ -92,8 +248,6 @@ def test_every_results_file_names_its_data_and_hardware():
 
 
 def test_only_tensorflow_start_up_log_is_dropped_from_stored_stderr():
-    import nbformat
-
     notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("import tensorflow")])
     notebook.cells[0].outputs = [
         nbformat.v4.new_output("stream", name="stderr", text=(
