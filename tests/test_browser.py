@@ -1,6 +1,6 @@
 """As learners really run it: JupyterLab in headless Chromium runs whole notebooks.
 
-Run with ``python -m pytest -m browser tests/test_browser.py`` (default runs deselect it). It
+``python -m pytest`` runs it with everything else; alone: ``python -m pytest tests/test_browser.py``. It
 needs Chromium at ``/usr/bin/chromium`` (Debian: ``apt-get install chromium``) and Playwright for
 Python (``pip install playwright``; no ``playwright install``: the system Chromium is used).
 ``.ci/run`` installs both; without them these tests skip and say which one is missing.
@@ -18,6 +18,7 @@ import base64
 import hashlib
 import json
 import os
+import platform
 import shutil
 import socket
 import subprocess
@@ -434,6 +435,26 @@ def test_solution_runs_and_its_widget_explorer_responds(open_notebook, lab):
     run_all_cells(page, "03_solution.png")
     assert_runs_cleanly(page, lab, WIDGET_SOLUTION)
     check_widget_explorers(page, WIDGET_SOLUTION, require=True)
+
+
+# ---------------------------------------------------------------------------------------------
+# A notebook opens unmodified: no unsaved-changes dot before the learner does anything
+# ---------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("path", [START_HERE, EXERCISE, WIDGET_SOLUTION])
+def test_notebook_opens_unmodified(open_notebook, lab, path):
+    """JupyterLab rewrites kernelspec and language_info when the kernel starts (tools/notebook_metadata.py)."""
+    _require(lab, path)
+    stored = nbformat.read(lab.root / path, as_version=4).metadata.get("language_info", {}).get("version")
+    if stored != platform.python_version():
+        pytest.skip(f"{path} stores language_info of Python {stored}, this is {platform.python_version()}: "
+                    f"JupyterLab marks it modified for that alone")
+    page = open_notebook(path)  # returns once the kernel is idle, after JupyterLab updated the metadata
+    page.wait_for_timeout(1000)
+    dirty = page.locator(".lm-TabBar-tab.jp-mod-dirty").count()
+    page.screenshot(path=ARTIFACTS / f"opened_{Path(path).stem}.png")
+    assert dirty == 0, (f"{path} opens with unsaved changes before anything ran: its metadata differs from what "
+                        f"JupyterLab writes (see tools/notebook_metadata.py)")
 
 
 # ---------------------------------------------------------------------------------------------
