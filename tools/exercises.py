@@ -37,12 +37,12 @@ from pathlib import Path
 import nbformat
 
 from course_utils.files import REPO_ROOT
+from course_utils.checks._verdict import EXERCISE_PLACEHOLDER as EXERCISE_MESSAGE
 from tools import colab, notebook_metadata
 
 BEGIN_MARKER = "### BEGIN SOLUTION"
 END_MARKER = "### END SOLUTION"
 SOLUTION_ONLY_TAG = "solution-only"
-EXERCISE_MESSAGE = "Exercise: write your code here (replace this line), then run the check cell below."
 PLACEHOLDER = ("# YOUR CODE HERE", f'raise NotImplementedError("{EXERCISE_MESSAGE}")')
 
 _BADGE = re.compile(

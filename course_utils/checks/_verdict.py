@@ -25,18 +25,44 @@ def passed(what):
     print(f"PASSED: {what}")
 
 
+EXERCISE_PLACEHOLDER = "Exercise: write your code here (replace this line), then run the check cell below."
+"""The message of the ``NotImplementedError`` that stands in an exercise cell until the learner fills it in."""
+
+
+def unfinished_exercise(error):
+    """True for the placeholder's ``NotImplementedError`` (not TensorFlow's own, e.g. NumPy on a graph tensor)."""
+    return isinstance(error, NotImplementedError) and str(error).startswith(EXERCISE_PLACEHOLDER.split(":")[0])
+
+
+def traced_error(error):
+    """``'TypeName: what went wrong'``; for an error raised in traced code, whose message is a traceback
+    through the learner's code ("in user code: ..."), only its last line."""
+    name, message = type(error).__name__, str(error).strip()
+    if "in user code:" in message:
+        message = message.splitlines()[-1].strip().removeprefix(f"{name}: ")
+    return f"{name}: {message}"
+
+
+def raise_learner_error(what, error):
+    """Re-raise an unfinished exercise's placeholder error unchanged; turn any other error that the
+    learner's code raised into a CheckFailed that starts with ``what`` and says what was raised."""
+    if unfinished_exercise(error):
+        raise error
+    raise CheckFailed(f"{what}: {traced_error(error)}") from error
+
+
 def call_learner(what, function, *args, **kwargs):
     """Call the learner's ``function``; an error it raises becomes a CheckFailed starting with ``what``.
 
-    ``NotImplementedError`` passes through unchanged: the exercise is not done yet, and its own
-    message says so.
+    The placeholder's ``NotImplementedError`` passes through unchanged: the exercise is not done yet,
+    and its own message says so.
     """
     try:
         return function(*args, **kwargs)
-    except NotImplementedError:
+    except CheckFailed:
         raise
     except Exception as error:
-        raise CheckFailed(f"{what}: {type(error).__name__}: {error}") from error
+        raise_learner_error(what, error)
 
 
 def scalar_result(result, what):

@@ -10,9 +10,9 @@ import math
 
 import numpy as np
 
-from course_utils.checks._learner import learner_array, traced_error
+from course_utils.checks._learner import learner_array
 from course_utils.checks._numeric import ce_of_probabilities, log_softmax, softmax
-from course_utils.checks._verdict import CheckFailed, call_learner, passed, require, scalar_result
+from course_utils.checks._verdict import CheckFailed, call_learner, passed, require, scalar_result, traced_error
 
 # Logits of a 4-character toy vocabulary: far enough apart that the wrong ways of applying a
 # temperature give clearly different character frequencies.
