@@ -188,20 +188,12 @@ class TrainingCheckpoint:
         return _SaveEveryEpoch(self)
 
 
-class _SaveEveryEpoch(keras.callbacks.Callback):
+class _SaveEveryEpoch(progress.EpochBarCallback):
     """Calls ``TrainingCheckpoint.save`` with fit's logs after every epoch; draws the epoch bar."""
 
     def __init__(self, checkpoint):
-        super().__init__()
+        super().__init__(description=checkpoint.run_name, start=checkpoint.epoch)
         self.checkpoint = checkpoint
-        self.bar = None
-
-    def on_train_begin(self, logs=None):
-        if not self.params.get("verbose"):
-            # A checkpoint may hold more epochs than this fit asks for (EPOCHS was lowered): a full bar.
-            total = self.params["epochs"]
-            self.bar = progress.EpochBar(total, start=min(self.checkpoint.epoch, total),
-                                         description=self.checkpoint.run_name)
 
     def on_epoch_begin(self, epoch, logs=None):
         if epoch != self.checkpoint.epoch:
@@ -212,11 +204,8 @@ class _SaveEveryEpoch(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         self.checkpoint.save(logs)
-        if self.bar is not None:
-            self.bar.update(logs or {})
+        super().on_epoch_end(epoch, logs)
 
     def on_train_end(self, logs=None):
-        if self.bar is not None:
-            self.bar.close()
-            self.bar = None
+        super().on_train_end(logs)
         print(f"Checkpoint: {self.checkpoint.epoch} epoch(s) saved in {self.checkpoint.location}")

@@ -3,11 +3,13 @@
 Long runs (the SVHN chapters) train for many minutes. ``EpochBar`` draws one text bar for the
 whole run: epochs done, time spent, estimated time left, and the losses of the last finished
 epoch. It redraws once per epoch, so a stored notebook keeps only a few lines of it.
-``checkpoints.TrainingCheckpoint.callback()`` shows it under ``model.fit(..., verbose=0)``.
+``EpochBarCallback`` draws it under ``model.fit(..., verbose=0)``, and so does
+``checkpoints.TrainingCheckpoint.callback()``.
 """
 
 import sys
 
+import keras
 from tqdm import tqdm
 
 
@@ -35,3 +37,31 @@ class EpochBar:
 
     def close(self):
         self._bar.close()
+
+
+class EpochBarCallback(keras.callbacks.Callback):
+    """Draws an ``EpochBar`` under ``fit(..., verbose=0)``, from epoch ``start`` (a resumed run) on.
+
+    With ``verbose=1`` or ``2`` Keras prints its own progress and no bar is drawn, so the two never
+    overwrite each other.
+    """
+
+    def __init__(self, description="training", start=0):
+        super().__init__()
+        self.description = description
+        self.start = start
+        self.bar = None
+
+    def on_train_begin(self, logs=None):
+        if not self.params.get("verbose"):
+            total = self.params["epochs"]  # a run may hold more epochs than this fit asks for: a full bar
+            self.bar = EpochBar(total, start=min(self.start, total), description=self.description)
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.bar is not None:
+            self.bar.update(logs or {})
+
+    def on_train_end(self, logs=None):
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None

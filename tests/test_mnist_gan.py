@@ -1,4 +1,4 @@
-"""The small MNIST GAN that chapter 09 steers: shapes, ranges, training and the cache."""
+"""The MNIST GAN that chapter 09 steers (chapter 04's recipe): shapes, ranges, training, averaging, the cache."""
 
 import numpy as np
 import pytest
@@ -51,10 +51,26 @@ def test_trained_generator_is_cached_per_mode(tmp_path, monkeypatch, capsys):
     assert "Training the MNIST generator" in capsys.readouterr().out
     assert info["mode"] == "smoke" and info["steps"] == 2 and len(info["history"]["g_loss"]) == 1
     assert [p.name for p in sorted(tmp_path.iterdir())] == [
-        "mnist_gan_generator_z64_e1_smoke.json", "mnist_gan_generator_z64_e1_smoke.keras"]
+        "mnist_gan_dense_ema_z100_e1_smoke.json", "mnist_gan_dense_ema_z100_e1_smoke.keras"]
 
     second, _ = mnist_gan.trained_generator()
     assert "Loaded the cached MNIST generator (smoke mode" in capsys.readouterr().out
     z = np.ones((1, mnist_gan.LATENT_DIM), "float32")
     np.testing.assert_allclose(np.asarray(second(z, training=False)), np.asarray(first(z, training=False)),
                                atol=1e-6)
+
+
+def test_the_averaged_generator_differs_from_the_last_steps_weights(monkeypatch):
+    images = np.random.default_rng(0).uniform(size=(256, 28, 28, 1)).astype("float32")
+    kept = {}
+    finalize = mnist_gan.keras.optimizers.Adam.finalize_variable_values
+
+    def keep_last_weights(optimizer, variables):
+        kept["last"] = [np.array(v) for v in variables]
+        finalize(optimizer, variables)
+
+    monkeypatch.setattr(mnist_gan.keras.optimizers.Adam, "finalize_variable_values", keep_last_weights)
+    generator, _ = mnist_gan.train_gan(images, epochs=1, steps_per_epoch=3)
+    averaged = [np.array(v) for v in generator.trainable_variables]
+    assert len(averaged) == len(kept["last"])
+    assert not all(np.allclose(a, b) for a, b in zip(averaged, kept["last"]))
