@@ -138,8 +138,11 @@ def thumbnail(picture):
 
 
 def write_thumbnails(notebooks, results_dir=RESULTS_DIR):
-    """Save ``NN_name.png`` beside the results files for each notebook with a key figure."""
+    """Save ``NN_name.png`` beside the results file of each notebook with a full run and a key figure."""
+    records = full_runs(results_dir)
     for path in notebooks:
+        if path.stem not in records:
+            continue  # its stored outputs may come from a smoke run
         picture = key_figure(nbformat.read(path, as_version=4), path.name)
         if picture is None:
             continue
