@@ -107,6 +107,17 @@ def global_policy(name):
         keras.mixed_precision.set_global_policy(before)
 
 
+def cpu_model(cpuinfo=Path("/proc/cpuinfo")):
+    """The CPU's model name (e.g. "AMD EPYC"), read from ``/proc/cpuinfo`` where there is one."""
+    try:
+        for line in Path(cpuinfo).read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
 def gpu_names(gpus):
     """The distinct model names of ``gpus`` (physical devices), sorted."""
     return sorted({tf.config.experimental.get_device_details(g).get("device_name", "GPU") for g in gpus})
@@ -120,7 +131,7 @@ def describe(strategy, gpus, policy="float32"):
     elif gpus:
         where = f"{len(gpus)} GPU(s): {', '.join(gpu_names(gpus))}"
     else:
-        where = (f"CPU only ({os.cpu_count()} cores, {platform.processor() or platform.machine()}); "
+        where = (f"CPU only ({os.cpu_count()} cores, {cpu_model()}); "
                  "training is slower than on a GPU, see the time estimates at the top")
     return (f"Hardware: {where} | strategy: {type(strategy).__name__} with "
             f"{strategy.num_replicas_in_sync} replica(s) | {precision} | TensorFlow {tf.__version__}, "

@@ -79,3 +79,10 @@ def test_mirrored_strategy_over_two_logical_cpus_trains_a_step():
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr[-2000:]
     assert "replicas 2" in result.stdout
+
+
+def test_cpu_model_reads_the_model_name(tmp_path):
+    cpuinfo = tmp_path / "cpuinfo"
+    cpuinfo.write_text("processor\t: 0\nvendor_id\t: AuthenticAMD\nmodel name\t: AMD EPYC 9R14\nflags\t: fpu\n")
+    assert accelerator.cpu_model(cpuinfo) == "AMD EPYC 9R14"
+    assert accelerator.cpu_model(tmp_path / "missing")  # falls back to what platform knows

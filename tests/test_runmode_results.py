@@ -63,3 +63,18 @@ def test_report_writes_the_results_file_whole(monkeypatch, tmp_path):
     results.report("b", 2.5)
     assert sorted(json.loads(path.read_text())["metrics"]) == ["a", "b"]
     assert [p.name for p in tmp_path.iterdir()] == ["r.json"]  # no temporary file left beside it
+
+
+def test_full_run_budgets_per_chapter_and_hardware():
+    from pathlib import Path
+
+    from tools.run_course import budget_for
+
+    cpu, gpu = "CPU only, 2 cores (x86_64)", "1 GPU (NVIDIA H200)"
+    assert budget_for(Path("solutions/01_autoencoders.ipynb"), "full", cpu) == 600
+    assert budget_for(Path("solutions/04_gan_mnist.ipynb"), "full", cpu) == 900
+    assert budget_for(Path("solutions/05_dcgan_svhn.ipynb"), "full", cpu) == 1200
+    assert budget_for(Path("solutions/11_diffusion_models.ipynb"), "full", cpu) == 1800
+    assert budget_for(Path("solutions/06_semi_supervised_gan_svhn.ipynb"), "full", cpu) is None
+    assert budget_for(Path("solutions/06_semi_supervised_gan_svhn.ipynb"), "full", gpu) == 900
+    assert budget_for(Path("solutions/04_gan_mnist.ipynb"), "smoke", cpu) == 120

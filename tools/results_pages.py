@@ -41,7 +41,7 @@ HEADLINE = {
     "01_autoencoders": ("conv AE test MSE", "test MSE"),
     "02_denoising_autoencoders": ("PSNR Gaussian denoised vs clean", "PSNR after denoising Gaussian noise"),
     "03_variational_autoencoders": ("conv VAE, autoregressive decoder: test -ELBO", "test -ELBO"),
-    "04_gan_mnist": ("Frechet distance (mnist classifier features)", "Fréchet distance"),
+    "04_gan_mnist": ("averaged generator: Frechet distance (mnist classifier features)", "Fréchet distance"),
     "05_dcgan_svhn": ("DCGAN: Frechet distance (svhn classifier features)", "Fréchet distance"),
     "06_semi_supervised_gan_svhn": ("GAN test accuracy, mean of 3 seeds", "test accuracy from 1,000 labels"),
     "07_conditional_gan": ("AC-GAN: Frechet distance (mnist classifier features)", "Fréchet distance"),

@@ -52,7 +52,9 @@ LOCK_FILE = Path(tempfile.gettempdir()) / "course_utils_run_course.lock"
 SMOKE_BUDGET_S = 120
 SMOKE_SUITE_BUDGET_S = 600
 FULL_BUDGET_S = {"cpu": 600, "gpu": 900}
-GPU_BUDGETED = ("05_", "06_")
+CPU_BUDGET_S = {"04_": 900, "05_": 1200, "07_": 900, "08_": 900, "09_": 900, "11_": 1800}
+"""Chapters given longer on the CPU, to train until their samples convince (GAN chapters) or for diffusion."""
+GPU_BUDGETED = ("06_",)
 SMOKE_CELL_TIMEOUT_S = 600  # a smoke cell that runs this long is stuck
 
 
@@ -86,12 +88,12 @@ def hardware_line():
     """Name the machine: GPU model(s) if TensorFlow sees any, else the CPU."""
     import tensorflow as tf
 
-    from course_utils.accelerator import gpu_names
+    from course_utils.accelerator import cpu_model, gpu_names
 
     gpus = tf.config.list_physical_devices("GPU")
     if gpus:
         return f"{len(gpus)}x GPU ({', '.join(gpu_names(gpus))})"
-    return f"CPU only, {os.cpu_count()} cores ({platform.machine()})"
+    return f"CPU only, {os.cpu_count()} cores ({cpu_model()})"
 
 
 def versions():
@@ -135,7 +137,10 @@ def budget_for(path, mode, hardware):
     on_gpu = "GPU" in hardware
     if path.name.startswith(GPU_BUDGETED) and not on_gpu:
         return None  # budgeted on a GPU only; a CPU run reports its time as an estimate
-    return FULL_BUDGET_S["gpu" if on_gpu else "cpu"]
+    if on_gpu:
+        return FULL_BUDGET_S["gpu"]
+    return next((seconds for prefix, seconds in CPU_BUDGET_S.items() if path.name.startswith(prefix)),
+                FULL_BUDGET_S["cpu"])
 
 
 def run_notebook(path, mode, hardware, resume=False):
