@@ -104,38 +104,32 @@ def test_add_noise_names_a_coefficient_that_does_not_broadcast():
     assert "(N, 1, 1, 1)" in rejected(checks.check_add_noise, wrong)
 
 
-def test_loss_names_t_off_by_one():
+def loss_with(t_shift=0, target_is_x0=False, noising=add_noise):
+    """diffusion_loss with t drawn from [1 + t_shift, T + t_shift], regressing the noise (or x0)."""
     def wrong(denoiser, x0, labels, schedule):
         n = tf.shape(x0)[0]
-        t = tf.random.uniform([n], 0, len(schedule["alpha_bars"]) - 1, dtype=tf.int32)
+        t = tf.random.uniform([n], 1 + t_shift, len(schedule["alpha_bars"]) + t_shift, dtype=tf.int32)
         noise = tf.random.normal(tf.shape(x0))
-        return tf.reduce_mean(tf.square(noise - denoiser([add_noise(x0, t, noise, schedule), t, labels],
-                                                         training=True)))
+        predicted = denoiser([noising(x0, t, noise, schedule), t, labels], training=True)
+        return tf.reduce_mean(tf.square((x0 if target_is_x0 else noise) - predicted))
+    return wrong
 
-    assert "off by one" in rejected(checks.check_diffusion_loss, wrong)
+
+def noising_with_alpha(x0, t, noise, schedule):
+    alpha = at(schedule["alphas"], t, x0)
+    return tf.sqrt(alpha) * x0 + tf.sqrt(1.0 - alpha) * noise
+
+
+def test_loss_names_t_off_by_one():
+    assert "off by one" in rejected(checks.check_diffusion_loss, loss_with(t_shift=-1))
 
 
 def test_loss_names_the_clean_image_as_target():
-    def wrong(denoiser, x0, labels, schedule):
-        n = tf.shape(x0)[0]
-        t = tf.random.uniform([n], 1, len(schedule["alpha_bars"]), dtype=tf.int32)
-        noise = tf.random.normal(tf.shape(x0))
-        return tf.reduce_mean(tf.square(x0 - denoiser([add_noise(x0, t, noise, schedule), t, labels],
-                                                      training=True)))
-
-    assert "clean image x0" in rejected(checks.check_diffusion_loss, wrong)
+    assert "clean image x0" in rejected(checks.check_diffusion_loss, loss_with(target_is_x0=True))
 
 
 def test_loss_names_noising_with_alpha():
-    def wrong(denoiser, x0, labels, schedule):
-        n = tf.shape(x0)[0]
-        t = tf.random.uniform([n], 1, len(schedule["alpha_bars"]), dtype=tf.int32)
-        noise = tf.random.normal(tf.shape(x0))
-        alpha = at(schedule["alphas"], t, x0)
-        x_t = tf.sqrt(alpha) * x0 + tf.sqrt(1.0 - alpha) * noise
-        return tf.reduce_mean(tf.square(noise - denoiser([x_t, t, labels], training=True)))
-
-    assert "not sqrt(alpha-bar_t) x0" in rejected(checks.check_diffusion_loss, wrong)
+    assert "not sqrt(alpha-bar_t) x0" in rejected(checks.check_diffusion_loss, loss_with(noising=noising_with_alpha))
 
 
 def test_loss_names_numpy_randomness_inside_tf_function():

@@ -14,6 +14,8 @@ import re
 import signal
 import time
 
+import pytest
+
 from course_utils.checks import CheckFailed
 
 TIME_LIMIT_S = 30
@@ -69,3 +71,30 @@ def assert_accepted(check, *args, **kwargs):
     """The check passes the (correct) answer."""
     outcome = run_check(check, *args, **kwargs)
     assert outcome.kind == "passed", f"correct answer {outcome.kind}: {outcome.message}"
+
+
+def check_tests(check, wrong, right, marks=()):
+    """The two tests of one exercise check, to assign to module-level names that start with ``test_``.
+
+    ``wrong`` maps a test id to ``(answer, pattern)``: the check must reject that answer with a message
+    matching ``pattern``. ``right`` maps a test id to an answer, or lists answers (pytest names them,
+    a function by its name), and the check must pass each. The check is called with the answer alone:
+    give a check that needs more as ``functools.partial(check, latent_dim=...)`` or a function of the
+    answer. ``marks`` (pytest marks, such as a ``filterwarnings``) apply to both tests.
+
+        test_kl_rejects, test_kl_accepts = check_tests(checks.check_kl_divergence, KL_WRONG, KL_RIGHT)
+    """
+    right_ids = list(right) if isinstance(right, dict) else None
+    right_answers = list(right.values()) if isinstance(right, dict) else list(right)
+
+    @pytest.mark.parametrize("answer, pattern", list(wrong.values()), ids=list(wrong))
+    def rejects(answer, pattern):
+        assert_rejected(pattern, check, answer)
+
+    @pytest.mark.parametrize("answer", right_answers, ids=right_ids)
+    def accepts(answer):
+        assert_accepted(check, answer)
+
+    for mark in marks:
+        rejects, accepts = mark(rejects), mark(accepts)
+    return rejects, accepts

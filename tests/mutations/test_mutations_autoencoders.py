@@ -11,7 +11,7 @@ import tensorflow as tf
 from keras import layers
 
 from course_utils.checks import autoencoders as checks
-from tests.mutations.harness import assert_accepted, assert_rejected
+from tests.mutations.harness import check_tests
 
 SHAPE = (28, 28, 1)
 HIDDEN = 16
@@ -39,14 +39,8 @@ RATIO_RIGHT = {
 }
 
 
-@pytest.mark.parametrize("answer, pattern", RATIO_WRONG.values(), ids=RATIO_WRONG.keys())
-def test_compression_ratio_rejects(answer, pattern):
-    assert_rejected(pattern, checks.check_compression_ratio, answer)
-
-
-@pytest.mark.parametrize("answer", RATIO_RIGHT.values(), ids=RATIO_RIGHT.keys())
-def test_compression_ratio_accepts(answer):
-    assert_accepted(checks.check_compression_ratio, answer)
+test_compression_ratio_rejects, test_compression_ratio_accepts = check_tests(
+    checks.check_compression_ratio, RATIO_WRONG, RATIO_RIGHT)
 
 
 # --- exercise 2: the dense autoencoder ------------------------------------------------------------
@@ -129,14 +123,8 @@ DENSE_RIGHT = {
 }
 
 
-@pytest.mark.parametrize("answer, pattern", DENSE_WRONG.values(), ids=DENSE_WRONG.keys())
-def test_dense_autoencoder_rejects(answer, pattern):
-    assert_rejected(pattern, checks.check_dense_autoencoder, answer)
-
-
-@pytest.mark.parametrize("answer", DENSE_RIGHT.values(), ids=DENSE_RIGHT.keys())
-def test_dense_autoencoder_accepts(answer):
-    assert_accepted(checks.check_dense_autoencoder, answer)
+test_dense_autoencoder_rejects, test_dense_autoencoder_accepts = check_tests(
+    checks.check_dense_autoencoder, DENSE_WRONG, DENSE_RIGHT)
 
 
 # --- exercise 3: the convolutional autoencoder ----------------------------------------------------
@@ -215,12 +203,6 @@ CONV_RIGHT = {
 }
 
 
-@pytest.mark.filterwarnings("ignore:You are using a softmax over axis -1")
-@pytest.mark.parametrize("answer, pattern", CONV_WRONG.values(), ids=CONV_WRONG.keys())
-def test_conv_autoencoder_rejects(answer, pattern):
-    assert_rejected(pattern, checks.check_conv_autoencoder, answer)
-
-
-@pytest.mark.parametrize("answer", CONV_RIGHT.values(), ids=CONV_RIGHT.keys())
-def test_conv_autoencoder_accepts(answer):
-    assert_accepted(checks.check_conv_autoencoder, answer)
+test_conv_autoencoder_rejects, test_conv_autoencoder_accepts = check_tests(
+    checks.check_conv_autoencoder, CONV_WRONG, CONV_RIGHT,
+    marks=[pytest.mark.filterwarnings("ignore:You are using a softmax over axis -1")])

@@ -1,13 +1,13 @@
 """Chapter 07's checks against wrong answers a learner writes, and correct answers written differently."""
 
+import functools
 import keras
 import numpy as np
-import pytest
 import tensorflow as tf
 from keras import layers
 
 from course_utils.checks import conditional_gan as checks
-from tests.mutations.harness import assert_accepted, assert_rejected
+from tests.mutations.harness import assert_rejected, check_tests
 
 LATENT = 100  # as in the notebook
 bce = keras.losses.BinaryCrossentropy(from_logits=True)
@@ -33,24 +33,18 @@ def mlp_generator(latent_dim, hidden_activation=("leaky", "leaky"), output="tanh
 
 
 GENERATOR_MISTAKES = {
-    "sigmoid_output": ("never negative.*sigmoid", lambda d: mlp_generator(d, output="sigmoid")),
-    "relu_output": ("never negative.*relu", lambda d: mlp_generator(d, output="relu")),
-    "no_output_activation": ("outside \\[-1, 1\\].*no tanh", lambda d: mlp_generator(d, output=None)),
-    "hidden_activation_missing": ("no activation in between.*LeakyReLU",
-                                  lambda d: mlp_generator(d, hidden_activation=("leaky", None))),
-    "label_ignored": ("ignores the label", lambda d: mlp_generator(d, use_label=False)),
-    "label_input_of_shape_1": ("Input\\(\\(\\), dtype='int32'\\)", lambda d: mlp_generator(d, label_input=(1,))),
-    "no_channel_axis": ("shape \\(10, 28, 28, 1\\)", lambda d: mlp_generator(d, image_shape=(28, 28))),
-    "forgot_return": ("returned None", lambda d: None),
-    "noise_only_sequential": ("TWO inputs", lambda d: keras.Sequential(
-        [keras.Input((d,)), layers.Dense(784, activation="tanh"), layers.Reshape((28, 28, 1))])),
+    "sigmoid_output": (lambda d: mlp_generator(d, output="sigmoid"), "never negative.*sigmoid"),
+    "relu_output": (lambda d: mlp_generator(d, output="relu"), "never negative.*relu"),
+    "no_output_activation": (lambda d: mlp_generator(d, output=None), "outside \\[-1, 1\\].*no tanh"),
+    "hidden_activation_missing": (lambda d: mlp_generator(d, hidden_activation=("leaky", None)),
+                                  "no activation in between.*LeakyReLU"),
+    "label_ignored": (lambda d: mlp_generator(d, use_label=False), "ignores the label"),
+    "label_input_of_shape_1": (lambda d: mlp_generator(d, label_input=(1,)), "Input\\(\\(\\), dtype='int32'\\)"),
+    "no_channel_axis": (lambda d: mlp_generator(d, image_shape=(28, 28)), "shape \\(10, 28, 28, 1\\)"),
+    "forgot_return": (lambda d: None, "returned None"),
+    "noise_only_sequential": (lambda d: keras.Sequential(
+        [keras.Input((d,)), layers.Dense(784, activation="tanh"), layers.Reshape((28, 28, 1))]), "TWO inputs"),
 }
-
-
-@pytest.mark.parametrize("mistake", GENERATOR_MISTAKES)
-def test_generator_mistake_is_rejected(mistake):
-    pattern, build = GENERATOR_MISTAKES[mistake]
-    assert_rejected(pattern, checks.check_generator, build, latent_dim=LATENT)
 
 
 def multiplied_embedding_generator(latent_dim):
@@ -85,10 +79,9 @@ def body_in_a_sequential(latent_dim):
     return keras.Model([noise, labels], body(layers.Concatenate()([noise, layers.Embedding(10, 5)(labels)])))
 
 
-@pytest.mark.parametrize("build", [mlp_generator, multiplied_embedding_generator, convolutional_generator,
-                                   body_in_a_sequential])
-def test_generator_written_differently_is_accepted(build):
-    assert_accepted(checks.check_generator, build, latent_dim=LATENT)
+test_generator_mistake_is_rejected, test_generator_written_differently_is_accepted = check_tests(
+    functools.partial(checks.check_generator, latent_dim=LATENT), GENERATOR_MISTAKES,
+    [mlp_generator, multiplied_embedding_generator, convolutional_generator, body_in_a_sequential])
 
 
 def test_a_missing_activation_inside_a_nested_model_is_found():
@@ -174,28 +167,22 @@ def uniform_noise(generator, batch_size, latent_dim):
 
 
 FAKE_BATCH_MISTAKES = {
-    "labels_drawn_twice": ("not the ones the images were generated with", labels_drawn_twice),
-    "maxval_nine": ("maxval=10", maxval_nine),
-    "one_noise_for_the_batch": ("same noise vector", one_noise_for_the_batch),
-    "one_label_for_the_batch": ("same label", one_label_for_the_batch),
-    "no_training_flag": ("training=None.*training=True", no_training_flag),
-    "training_false": ("training=False.*training=True", inference_mode),
-    "numpy_randomness": ("compiled training step.*tf.random", numpy_randomness),
-    "numpy_randomness_frozen": ("same noise at every step.*traced", numpy_randomness_of_a_fixed_size),
-    "returned_in_the_wrong_order": ("\\(images, labels\\), in that order", returned_in_the_wrong_order),
-    "float_labels": ("integers", float_labels),
-    "two_positional_inputs": ("list \\[noise, labels\\]", two_positional_inputs),
-    "uniform_noise": ("standard normal", uniform_noise),
-    "returns_images_only": ("two things", lambda generator, n, d: generator([*draw(n, d)], training=True)),
-    "noise_shape_without_brackets": ("fake_batch.*raised", lambda generator, n, d: generator(
-        [tf.random.normal(n, d), tf.random.uniform([n], 0, 10, dtype=tf.int32)], training=True)),
+    "labels_drawn_twice": (labels_drawn_twice, "not the ones the images were generated with"),
+    "maxval_nine": (maxval_nine, "maxval=10"),
+    "one_noise_for_the_batch": (one_noise_for_the_batch, "same noise vector"),
+    "one_label_for_the_batch": (one_label_for_the_batch, "same label"),
+    "no_training_flag": (no_training_flag, "training=None.*training=True"),
+    "training_false": (inference_mode, "training=False.*training=True"),
+    "numpy_randomness": (numpy_randomness, "compiled training step.*tf.random"),
+    "numpy_randomness_frozen": (numpy_randomness_of_a_fixed_size, "same noise at every step.*traced"),
+    "returned_in_the_wrong_order": (returned_in_the_wrong_order, "\\(images, labels\\), in that order"),
+    "float_labels": (float_labels, "integers"),
+    "two_positional_inputs": (two_positional_inputs, "list \\[noise, labels\\]"),
+    "uniform_noise": (uniform_noise, "standard normal"),
+    "returns_images_only": (lambda generator, n, d: generator([*draw(n, d)], training=True), "two things"),
+    "noise_shape_without_brackets": (lambda generator, n, d: generator(
+        [tf.random.normal(n, d), tf.random.uniform([n], 0, 10, dtype=tf.int32)], training=True), "fake_batch.*raised"),
 }
-
-
-@pytest.mark.parametrize("mistake", FAKE_BATCH_MISTAKES)
-def test_fake_batch_mistake_is_rejected(mistake):
-    pattern, fake_batch = FAKE_BATCH_MISTAKES[mistake]
-    assert_rejected(pattern, checks.check_fake_batch, fake_batch, latent_dim=LATENT)
 
 
 def keras_random(generator, batch_size, latent_dim):
@@ -209,9 +196,9 @@ def categorical_labels(generator, batch_size, latent_dim):
     return images, labels
 
 
-@pytest.mark.parametrize("fake_batch", [keras_random, categorical_labels])
-def test_fake_batch_written_differently_is_accepted(fake_batch):
-    assert_accepted(checks.check_fake_batch, fake_batch, latent_dim=LATENT)
+test_fake_batch_mistake_is_rejected, test_fake_batch_written_differently_is_accepted = check_tests(
+    functools.partial(checks.check_fake_batch, latent_dim=LATENT), FAKE_BATCH_MISTAKES,
+    [keras_random, categorical_labels])
 
 
 # --- discriminator_loss ---------------------------------------------------------------------------
@@ -252,29 +239,23 @@ def only_real_classified(real_out, fake_out, real_labels, fake_labels, smoothing
 
 
 DISCRIMINATOR_MISTAKES = {
-    "bce_without_from_logits": ("source logits as probabilities.*from_logits=True",
-                                lambda *a, smoothing=0.0: d_loss(
-                                    *a, smoothing, source=keras.losses.BinaryCrossentropy())),
-    "ce_without_from_logits": ("class logits as probabilities.*from_logits=True",
-                               lambda *a, smoothing=0.0: d_loss(
-                                   *a, smoothing, classes=keras.losses.SparseCategoricalCrossentropy())),
-    "sigmoid_around_the_logit": ("applied a sigmoid", sigmoid_first),
-    "softmax_around_the_logits": ("applied a softmax", softmax_first),
-    "only_real_classified": ("real images only", only_real_classified),
-    "real_target_is_smoothing": ("target 0.1", real_target_is_smoothing),
-    "smoothing_ignored": ("did not change", lambda r, f, yr, yf, smoothing=0.0: d_loss(r, f, yr, yf)),
-    "one_hot_targets": ("discriminator_loss raised", one_hot_targets),
-    "numpy_loss": ("no gradient", numpy_loss),
-    "per_example_losses": ("one number", lambda r, f, yr, yf, smoothing=0.0: tf.stack(
-        [d_loss(r, f, yr, yf, smoothing)] * 3)),
-    "forgot_return": ("returned None", lambda *a, smoothing=0.0: None),
+    "bce_without_from_logits": (lambda *a, smoothing=0.0: d_loss(
+                                    *a, smoothing, source=keras.losses.BinaryCrossentropy()),
+                                "source logits as probabilities.*from_logits=True"),
+    "ce_without_from_logits": (lambda *a, smoothing=0.0: d_loss(
+                                   *a, smoothing, classes=keras.losses.SparseCategoricalCrossentropy()),
+                               "class logits as probabilities.*from_logits=True"),
+    "sigmoid_around_the_logit": (sigmoid_first, "applied a sigmoid"),
+    "softmax_around_the_logits": (softmax_first, "applied a softmax"),
+    "only_real_classified": (only_real_classified, "real images only"),
+    "real_target_is_smoothing": (real_target_is_smoothing, "target 0.1"),
+    "smoothing_ignored": (lambda r, f, yr, yf, smoothing=0.0: d_loss(r, f, yr, yf), "did not change"),
+    "one_hot_targets": (one_hot_targets, "discriminator_loss raised"),
+    "numpy_loss": (numpy_loss, "no gradient"),
+    "per_example_losses": (lambda r, f, yr, yf, smoothing=0.0: tf.stack(
+        [d_loss(r, f, yr, yf, smoothing)] * 3), "one number"),
+    "forgot_return": (lambda *a, smoothing=0.0: None, "returned None"),
 }
-
-
-@pytest.mark.parametrize("mistake", DISCRIMINATOR_MISTAKES)
-def test_discriminator_loss_mistake_is_rejected(mistake):
-    pattern, loss = DISCRIMINATOR_MISTAKES[mistake]
-    assert_rejected(pattern, checks.check_discriminator_loss, loss)
 
 
 def low_level_d_loss(real_out, fake_out, real_labels, fake_labels, smoothing=0.0):
@@ -296,34 +277,28 @@ def softplus_d_loss(real_out, fake_out, real_labels, fake_labels, smoothing=0.0)
     return real_term + fake_term - 2.0 * keras.ops.mean(picked)  # equal batch sizes: mean of both = sum of means / 2
 
 
-@pytest.mark.parametrize("loss", [low_level_d_loss, softplus_d_loss])
-def test_discriminator_loss_written_differently_is_accepted(loss):
-    assert_accepted(checks.check_discriminator_loss, loss)
+test_discriminator_loss_mistake_is_rejected, test_discriminator_loss_written_differently_is_accepted = check_tests(
+    checks.check_discriminator_loss, DISCRIMINATOR_MISTAKES, [low_level_d_loss, softplus_d_loss])
 
 
 # --- generator_loss -------------------------------------------------------------------------------
 
 
 GENERATOR_LOSS_MISTAKES = {
-    "bce_without_from_logits": ("source logits as probabilities", lambda out, y: keras.losses.BinaryCrossentropy()(
-        tf.ones_like(out[0]), out[0]) + ce(y, out[1])),
-    "ce_without_from_logits": ("class logits as probabilities", lambda out, y: bce(tf.ones_like(out[0]), out[0])
-                               + keras.losses.SparseCategoricalCrossentropy()(y, out[1])),
-    "sigmoid_around_the_logit": ("applied a sigmoid", lambda out, y: bce(tf.ones_like(out[0]), tf.sigmoid(out[0]))
-                                 + ce(y, out[1])),
-    "saturating": ("saturating", lambda out, y: -bce(tf.zeros_like(out[0]), out[0]) + ce(y, out[1])),
-    "class_term_missing": ("class loss is missing", lambda out, y: bce(tf.ones_like(out[0]), out[0])),
-    "fakes_called_fake": ("called REAL", lambda out, y: bce(tf.zeros_like(out[0]), out[0]) + ce(y, out[1])),
-    "averaged_terms": ("averaged", lambda out, y: (bce(tf.ones_like(out[0]), out[0]) + ce(y, out[1])) / 2),
-    "numpy_loss": ("no gradient", lambda out, y: np.mean(np.logaddexp(0, -out[0].numpy())) + float(ce(y, out[1]))),
-    "wrong_argument_order": ("generator_loss raised", lambda out, y: ce(out[1], y) + bce(tf.ones_like(out[0]), out[0])),
+    "bce_without_from_logits": (lambda out, y: keras.losses.BinaryCrossentropy()(
+        tf.ones_like(out[0]), out[0]) + ce(y, out[1]), "source logits as probabilities"),
+    "ce_without_from_logits": (lambda out, y: bce(tf.ones_like(out[0]), out[0])
+                               + keras.losses.SparseCategoricalCrossentropy()(y, out[1]),
+                               "class logits as probabilities"),
+    "sigmoid_around_the_logit": (lambda out, y: bce(tf.ones_like(out[0]), tf.sigmoid(out[0]))
+                                 + ce(y, out[1]), "applied a sigmoid"),
+    "saturating": (lambda out, y: -bce(tf.zeros_like(out[0]), out[0]) + ce(y, out[1]), "saturating"),
+    "class_term_missing": (lambda out, y: bce(tf.ones_like(out[0]), out[0]), "class loss is missing"),
+    "fakes_called_fake": (lambda out, y: bce(tf.zeros_like(out[0]), out[0]) + ce(y, out[1]), "called REAL"),
+    "averaged_terms": (lambda out, y: (bce(tf.ones_like(out[0]), out[0]) + ce(y, out[1])) / 2, "averaged"),
+    "numpy_loss": (lambda out, y: np.mean(np.logaddexp(0, -out[0].numpy())) + float(ce(y, out[1])), "no gradient"),
+    "wrong_argument_order": (lambda out, y: ce(out[1], y) + bce(tf.ones_like(out[0]), out[0]), "generator_loss raised"),
 }
-
-
-@pytest.mark.parametrize("mistake", GENERATOR_LOSS_MISTAKES)
-def test_generator_loss_mistake_is_rejected(mistake):
-    pattern, loss = GENERATOR_LOSS_MISTAKES[mistake]
-    assert_rejected(pattern, checks.check_generator_loss, loss)
 
 
 def low_level_g_loss(fake_out, fake_labels):
@@ -338,6 +313,5 @@ def functional_g_loss(fake_out, fake_labels):
             + keras.ops.mean(keras.losses.sparse_categorical_crossentropy(fake_labels, classes, from_logits=True)))
 
 
-@pytest.mark.parametrize("loss", [low_level_g_loss, functional_g_loss])
-def test_generator_loss_written_differently_is_accepted(loss):
-    assert_accepted(checks.check_generator_loss, loss)
+test_generator_loss_mistake_is_rejected, test_generator_loss_written_differently_is_accepted = check_tests(
+    checks.check_generator_loss, GENERATOR_LOSS_MISTAKES, [low_level_g_loss, functional_g_loss])

@@ -2,44 +2,37 @@
 
 import keras
 import numpy as np
-import pytest
 import tensorflow as tf
 
 from course_utils.checks import controllable as checks
-from tests.mutations.harness import assert_accepted, assert_rejected
+from tests.mutations.harness import check_tests
 
 # --- target_log_probability -----------------------------------------------------------------------
 
 TARGET_LOG_PROBABILITY_MISTAKES = {
-    "raw_logit": ("raw logit", lambda logits, t: logits[:, t]),
-    "probability": ("these are probabilities", lambda logits, t: tf.nn.softmax(logits)[:, t]),
-    "loss_instead_of_log_p": ("a loss", lambda logits, t: keras.losses.sparse_categorical_crossentropy(
-        tf.fill([tf.shape(logits)[0]], t), logits, from_logits=True)),
-    "softmax_over_the_batch": ("batch axis", lambda logits, t: tf.nn.log_softmax(logits, axis=0)[:, t]),
-    "sigmoid_of_one_logit": ("sigmoid of one logit", lambda logits, t: tf.math.log(tf.sigmoid(logits[:, t]))),
-    "softmax_twice": ("softmax twice", lambda logits, t: tf.nn.log_softmax(tf.nn.softmax(logits))[:, t]),
-    "row_not_column": ("row 1", lambda logits, t: tf.nn.log_softmax(logits)[t]),
-    "mean_over_the_batch": ("one score per image", lambda logits, t: tf.reduce_mean(tf.nn.log_softmax(logits)[:, t])),
-    "numpy_score": ("no gradient flows", lambda logits, t: np.log(
-        np.exp(logits.numpy()) / np.exp(logits.numpy()).sum(1, keepdims=True))[:, t]),
-    "forgot_return": ("returned None", lambda logits, t: None),
-    "raises": ("target_log_probability failed", lambda logits, t: tf.nn.log_softmax(logits)[:, t, 0]),
+    "raw_logit": (lambda logits, t: logits[:, t], "raw logit"),
+    "probability": (lambda logits, t: tf.nn.softmax(logits)[:, t], "these are probabilities"),
+    "loss_instead_of_log_p": (lambda logits, t: keras.losses.sparse_categorical_crossentropy(
+        tf.fill([tf.shape(logits)[0]], t), logits, from_logits=True), "a loss"),
+    "softmax_over_the_batch": (lambda logits, t: tf.nn.log_softmax(logits, axis=0)[:, t], "batch axis"),
+    "sigmoid_of_one_logit": (lambda logits, t: tf.math.log(tf.sigmoid(logits[:, t])), "sigmoid of one logit"),
+    "softmax_twice": (lambda logits, t: tf.nn.log_softmax(tf.nn.softmax(logits))[:, t], "softmax twice"),
+    "row_not_column": (lambda logits, t: tf.nn.log_softmax(logits)[t], "row 1"),
+    "mean_over_the_batch": (lambda logits, t: tf.reduce_mean(tf.nn.log_softmax(logits)[:, t]), "one score per image"),
+    "numpy_score": (lambda logits, t: np.log(
+        np.exp(logits.numpy()) / np.exp(logits.numpy()).sum(1, keepdims=True))[:, t], "no gradient flows"),
+    "forgot_return": (lambda logits, t: None, "returned None"),
+    "raises": (lambda logits, t: tf.nn.log_softmax(logits)[:, t, 0], "target_log_probability failed"),
 }
 
 
-@pytest.mark.parametrize("mistake", TARGET_LOG_PROBABILITY_MISTAKES)
-def test_target_log_probability_mistake_is_rejected(mistake):
-    pattern, function = TARGET_LOG_PROBABILITY_MISTAKES[mistake]
-    assert_rejected(pattern, checks.check_target_log_probability, function)
-
-
-@pytest.mark.parametrize("function", [
+(test_target_log_probability_mistake_is_rejected,
+ test_target_log_probability_written_differently_is_accepted) = check_tests(
+    checks.check_target_log_probability, TARGET_LOG_PROBABILITY_MISTAKES, [
     lambda logits, t: logits[:, t] - tf.reduce_logsumexp(logits, axis=1),
     lambda logits, t: tf.gather(keras.ops.log_softmax(logits), t, axis=-1),
     lambda logits, t: tf.math.log(tf.nn.softmax(logits)[:, t]),
 ])
-def test_target_log_probability_written_differently_is_accepted(function):
-    assert_accepted(checks.check_target_log_probability, function)
 
 
 # --- steering_step --------------------------------------------------------------------------------
@@ -80,29 +73,23 @@ def optimizer_on_the_classifier(z, generator, classifier, target, step_size, pri
 
 
 STEERING_MISTAKES = {
-    "descends": ("DEscended", step_with(sign=-1.0)),
-    "no_prior": ("no prior penalty", step_with(prior=lambda z, w: 0.0)),
-    "prior_sign_flipped": ("AWAY from 0", step_with(prior=lambda z, w: -0.5 * w * tf.reduce_sum(z ** 2, axis=1))),
-    "prior_without_half": ("twice too strong", step_with(prior=lambda z, w: w * tf.reduce_sum(z ** 2, axis=1))),
-    "prior_mean_over_coordinates": ("MEAN of z\\*\\*2", step_with(
-        prior=lambda z, w: 0.5 * w * tf.reduce_mean(z ** 2, axis=1))),
-    "objective_averaged": ("averaged the objective", step_with(reduce=tf.reduce_mean)),
-    "raw_logit_objective": ("raw logit", step_with(score=lambda logits, t: logits[:, t])),
-    "probability_objective": ("probability, not its log", step_with(
-        score=lambda logits, t: tf.nn.softmax(logits)[:, t])),
-    "generator_in_training_mode": ("generator's BatchNorm.*training=True", step_with(generator_mode=True)),
-    "classifier_in_training_mode": ("classifier's BatchNorm.*training=True", step_with(classifier_mode=True)),
-    "predict_breaks_the_tape": ("generator.predict", predict_breaks_the_tape),
-    "optimizer_on_the_classifier": ("classifier's weights changed", optimizer_on_the_classifier),
-    "forgot_return": ("returned None", lambda z, *args: None),
-    "returns_the_gradient": ("returned the step", lambda z, *args: step_with()(z, *args) - z),
+    "descends": (step_with(sign=-1.0), "DEscended"),
+    "no_prior": (step_with(prior=lambda z, w: 0.0), "no prior penalty"),
+    "prior_sign_flipped": (step_with(prior=lambda z, w: -0.5 * w * tf.reduce_sum(z ** 2, axis=1)), "AWAY from 0"),
+    "prior_without_half": (step_with(prior=lambda z, w: w * tf.reduce_sum(z ** 2, axis=1)), "twice too strong"),
+    "prior_mean_over_coordinates": (step_with(
+        prior=lambda z, w: 0.5 * w * tf.reduce_mean(z ** 2, axis=1)), "MEAN of z\\*\\*2"),
+    "objective_averaged": (step_with(reduce=tf.reduce_mean), "averaged the objective"),
+    "raw_logit_objective": (step_with(score=lambda logits, t: logits[:, t]), "raw logit"),
+    "probability_objective": (step_with(
+        score=lambda logits, t: tf.nn.softmax(logits)[:, t]), "probability, not its log"),
+    "generator_in_training_mode": (step_with(generator_mode=True), "generator's BatchNorm.*training=True"),
+    "classifier_in_training_mode": (step_with(classifier_mode=True), "classifier's BatchNorm.*training=True"),
+    "predict_breaks_the_tape": (predict_breaks_the_tape, "generator.predict"),
+    "optimizer_on_the_classifier": (optimizer_on_the_classifier, "classifier's weights changed"),
+    "forgot_return": (lambda z, *args: None, "returned None"),
+    "returns_the_gradient": (lambda z, *args: step_with()(z, *args) - z, "returned the step"),
 }
-
-
-@pytest.mark.parametrize("mistake", STEERING_MISTAKES)
-def test_steering_step_mistake_is_rejected(mistake):
-    pattern, steering_step = STEERING_MISTAKES[mistake]
-    assert_rejected(pattern, checks.check_steering_step, steering_step)
 
 
 def optimizer_on_z(z, generator, classifier, target, step_size, prior_weight):
@@ -123,7 +110,6 @@ def analytic_prior_gradient(z, generator, classifier, target, step_size, prior_w
     return z + step_size * (tape.gradient(score, z) - prior_weight * z)
 
 
-@pytest.mark.parametrize("steering_step", [optimizer_on_z, analytic_prior_gradient,
+test_steering_step_mistake_is_rejected, test_steering_step_written_differently_is_accepted = check_tests(
+    checks.check_steering_step, STEERING_MISTAKES, [optimizer_on_z, analytic_prior_gradient,
                                            step_with(generator_mode=None, classifier_mode=None)])
-def test_steering_step_written_differently_is_accepted(steering_step):
-    assert_accepted(checks.check_steering_step, steering_step)

@@ -2,11 +2,10 @@
 
 import keras
 import numpy as np
-import pytest
 import tensorflow as tf
 
 from course_utils.checks import vae as checks
-from tests.mutations.harness import assert_accepted, assert_rejected
+from tests.mutations.harness import check_tests
 
 
 def eps_like(mean):
@@ -54,14 +53,8 @@ REPARAMETERIZE_RIGHT = {
 }
 
 
-@pytest.mark.parametrize("answer, pattern", REPARAMETERIZE_WRONG.values(), ids=REPARAMETERIZE_WRONG.keys())
-def test_reparameterize_rejects(answer, pattern):
-    assert_rejected(pattern, checks.check_reparameterize, answer)
-
-
-@pytest.mark.parametrize("answer", REPARAMETERIZE_RIGHT.values(), ids=REPARAMETERIZE_RIGHT.keys())
-def test_reparameterize_accepts(answer):
-    assert_accepted(checks.check_reparameterize, answer)
+test_reparameterize_rejects, test_reparameterize_accepts = check_tests(
+    checks.check_reparameterize, REPARAMETERIZE_WRONG, REPARAMETERIZE_RIGHT)
 
 
 # --- exercise 2: kl_divergence --------------------------------------------------------------------
@@ -92,14 +85,7 @@ KL_RIGHT = {
 }
 
 
-@pytest.mark.parametrize("answer, pattern", KL_WRONG.values(), ids=KL_WRONG.keys())
-def test_kl_divergence_rejects(answer, pattern):
-    assert_rejected(pattern, checks.check_kl_divergence, answer)
-
-
-@pytest.mark.parametrize("answer", KL_RIGHT.values(), ids=KL_RIGHT.keys())
-def test_kl_divergence_accepts(answer):
-    assert_accepted(checks.check_kl_divergence, answer)
+test_kl_divergence_rejects, test_kl_divergence_accepts = check_tests(checks.check_kl_divergence, KL_WRONG, KL_RIGHT)
 
 
 # --- exercise 3: negative_elbo --------------------------------------------------------------------
@@ -133,14 +119,7 @@ ELBO_RIGHT = {
 }
 
 
-@pytest.mark.parametrize("answer, pattern", ELBO_WRONG.values(), ids=ELBO_WRONG.keys())
-def test_negative_elbo_rejects(answer, pattern):
-    assert_rejected(pattern, checks.check_negative_elbo, answer)
-
-
-@pytest.mark.parametrize("answer", ELBO_RIGHT.values(), ids=ELBO_RIGHT.keys())
-def test_negative_elbo_accepts(answer):
-    assert_accepted(checks.check_negative_elbo, answer)
+test_negative_elbo_rejects, test_negative_elbo_accepts = check_tests(checks.check_negative_elbo, ELBO_WRONG, ELBO_RIGHT)
 
 
 # --- exercise 4: causal_mask ----------------------------------------------------------------------
@@ -188,11 +167,4 @@ CAUSAL_RIGHT = {
 }
 
 
-@pytest.mark.parametrize("answer, pattern", CAUSAL_WRONG.values(), ids=CAUSAL_WRONG.keys())
-def test_causal_mask_rejects(answer, pattern):
-    assert_rejected(pattern, checks.check_causal_mask, answer)
-
-
-@pytest.mark.parametrize("answer", CAUSAL_RIGHT.values(), ids=CAUSAL_RIGHT.keys())
-def test_causal_mask_accepts(answer):
-    assert_accepted(checks.check_causal_mask, answer)
+test_causal_mask_rejects, test_causal_mask_accepts = check_tests(checks.check_causal_mask, CAUSAL_WRONG, CAUSAL_RIGHT)

@@ -7,7 +7,7 @@ import tensorflow as tf
 
 from course_utils import toy2d
 from course_utils.checks import wgan_gp as checks
-from tests.mutations.harness import assert_accepted, assert_rejected
+from tests.mutations.harness import assert_accepted, assert_rejected, check_tests
 
 # --- mode_stats -----------------------------------------------------------------------------------
 
@@ -25,29 +25,23 @@ def stats(samples, centres, std, radius=3.0, squared=False, quality_only=True, o
 
 
 MODE_STATS_MISTAKES = {
-    "all_samples_count_for_coverage": ("off the ring", lambda s, c, std: stats(s, c, std, quality_only=False)),
-    "share_of_good_samples": ("share of ALL samples", lambda s, c, std: stats(s, c, std, of_good=True)),
-    "any_sample_covers": ("is not covered", lambda s, c, std: stats(s, c, std, at_least=1)),
-    "radius_two_std": ("used 2 \\* std", lambda s, c, std: stats(s, c, std, radius=2.0)),
-    "radius_std": ("used std instead", lambda s, c, std: stats(s, c, std, radius=1.0)),
-    "radius_four_std": ("used 4 \\* std", lambda s, c, std: stats(s, c, std, radius=4.0)),
-    "squared_distance": ("SQUARED distance", lambda s, c, std: stats(s, c, std, squared=True)),
-    "share_as_count": ("not a count", lambda s, c, std: (stats(s, c, std)[0], stats(s, c, std)[1] * len(s))),
-    "share_as_percentage": ("percentage", lambda s, c, std: (stats(s, c, std)[0], 100 * stats(s, c, std)[1])),
-    "covered_as_fraction": ("expected 2 covered modes", lambda s, c, std: (stats(s, c, std)[0] / len(c),
-                                                                           stats(s, c, std)[1])),
-    "one_value": ("two numbers", lambda s, c, std: stats(s, c, std)[0]),
-    "min_over_the_wrong_axis": ("mode_stats raised", lambda s, c, std: np.bincount(
+    "all_samples_count_for_coverage": (lambda s, c, std: stats(s, c, std, quality_only=False), "off the ring"),
+    "share_of_good_samples": (lambda s, c, std: stats(s, c, std, of_good=True), "share of ALL samples"),
+    "any_sample_covers": (lambda s, c, std: stats(s, c, std, at_least=1), "is not covered"),
+    "radius_two_std": (lambda s, c, std: stats(s, c, std, radius=2.0), "used 2 \\* std"),
+    "radius_std": (lambda s, c, std: stats(s, c, std, radius=1.0), "used std instead"),
+    "radius_four_std": (lambda s, c, std: stats(s, c, std, radius=4.0), "used 4 \\* std"),
+    "squared_distance": (lambda s, c, std: stats(s, c, std, squared=True), "SQUARED distance"),
+    "share_as_count": (lambda s, c, std: (stats(s, c, std)[0], stats(s, c, std)[1] * len(s)), "not a count"),
+    "share_as_percentage": (lambda s, c, std: (stats(s, c, std)[0], 100 * stats(s, c, std)[1]), "percentage"),
+    "covered_as_fraction": (lambda s, c, std: (stats(s, c, std)[0] / len(c), stats(s, c, std)[1]),
+                            "expected 2 covered modes"),
+    "one_value": (lambda s, c, std: stats(s, c, std)[0], "two numbers"),
+    "min_over_the_wrong_axis": (lambda s, c, std: np.bincount(
         np.linalg.norm(s[:, None] - c[None], axis=-1).argmin(0)[np.linalg.norm(s[:, None] - c[None], axis=-1)
-                                                                 .min(1) <= 3 * std])),
-    "forgot_return": ("returned None", lambda s, c, std: None),
+                                                                 .min(1) <= 3 * std]), "mode_stats raised"),
+    "forgot_return": (lambda s, c, std: None, "returned None"),
 }
-
-
-@pytest.mark.parametrize("mistake", MODE_STATS_MISTAKES)
-def test_mode_stats_mistake_is_rejected(mistake):
-    pattern, mode_stats = MODE_STATS_MISTAKES[mistake]
-    assert_rejected(pattern, checks.check_mode_stats, mode_stats)
 
 
 def loop_mode_stats(samples, centres, std):
@@ -71,9 +65,8 @@ def tensorflow_mode_stats(samples, centres, std):
     return covered, tf.reduce_mean(tf.cast(good, tf.float32))
 
 
-@pytest.mark.parametrize("mode_stats", [loop_mode_stats, tensorflow_mode_stats])
-def test_mode_stats_written_differently_is_accepted(mode_stats):
-    assert_accepted(checks.check_mode_stats, mode_stats)
+test_mode_stats_mistake_is_rejected, test_mode_stats_written_differently_is_accepted = check_tests(
+    checks.check_mode_stats, MODE_STATS_MISTAKES, [loop_mode_stats, tensorflow_mode_stats])
 
 
 # --- saturating and non-saturating generator losses ---------------------------------------------------
@@ -208,33 +201,29 @@ def no_watch(critic, real, fake):
 
 
 GRADIENT_PENALTY_MISTAKES = {
-    "one_eps_for_the_batch": ("same eps", penalty_from(
-        lambda r, f: (lambda e: e * r + (1 - e) * f)(tf.random.uniform([])))),
-    "two_draws_of_eps": ("not on the segments", penalty_from(
-        lambda r, f: tf.random.uniform([r.shape[0], 1]) * r + (1 - tf.random.uniform([r.shape[0], 1])) * f)),
-    "eps_per_coordinate": ("ONE eps per example", penalty_from(
-        lambda r, f: (lambda e: e * r + (1 - e) * f)(tf.random.uniform(tf.shape(r))))),
-    "eps_of_shape_batch_by_one_for_images": ("batch, 1, 1, 1", penalty_from(
-        lambda r, f: (lambda e: e * r + (1 - e) * f)(tf.random.uniform([r.shape[0], 1])))),
-    "eps_from_a_normal": ("uniformly from \\[0, 1\\]", penalty_from(
-        lambda r, f: (lambda e: e * r + (1 - e) * f)(tf.random.normal([r.shape[0]] + [1] * (len(r.shape) - 1))))),
-    "numpy_eps_frozen_when_compiled": ("same interpolates at every step", penalty_from(numpy_eps)),
-    "penalty_at_the_real_samples": ("REAL samples", penalty_from(lambda r, f: r)),
-    "norm_over_the_whole_batch": ("whole batch", penalty_from(per_example, norm_of=tf.norm)),
-    "norm_over_the_last_axis": ("axes \\(-1,\\) only", penalty_from(
-        per_example, norm_of=lambda g: tf.norm(g, axis=-1))),
-    "no_square": ("missing its square", penalty_from(per_example, square=False)),
-    "summed_over_the_batch": ("sums over the batch", penalty_from(per_example, reduce=tf.reduce_sum)),
-    "per_example_penalties": ("one number", penalty_from(per_example, reduce=lambda x: x)),
-    "no_tape_watch": ("tape.watch", no_watch),
-    "forgot_return": ("returned None", lambda critic, real, fake: None),
+    "one_eps_for_the_batch": (penalty_from(
+        lambda r, f: (lambda e: e * r + (1 - e) * f)(tf.random.uniform([]))), "same eps"),
+    "two_draws_of_eps": (penalty_from(
+        lambda r, f: tf.random.uniform([r.shape[0], 1]) * r + (1 - tf.random.uniform([r.shape[0], 1])) * f),
+        "not on the segments"),
+    "eps_per_coordinate": (penalty_from(
+        lambda r, f: (lambda e: e * r + (1 - e) * f)(tf.random.uniform(tf.shape(r)))), "ONE eps per example"),
+    "eps_of_shape_batch_by_one_for_images": (penalty_from(
+        lambda r, f: (lambda e: e * r + (1 - e) * f)(tf.random.uniform([r.shape[0], 1]))), "batch, 1, 1, 1"),
+    "eps_from_a_normal": (penalty_from(
+        lambda r, f: (lambda e: e * r + (1 - e) * f)(tf.random.normal([r.shape[0]] + [1] * (len(r.shape) - 1)))),
+        "uniformly from \\[0, 1\\]"),
+    "numpy_eps_frozen_when_compiled": (penalty_from(numpy_eps), "same interpolates at every step"),
+    "penalty_at_the_real_samples": (penalty_from(lambda r, f: r), "REAL samples"),
+    "norm_over_the_whole_batch": (penalty_from(per_example, norm_of=tf.norm), "whole batch"),
+    "norm_over_the_last_axis": (penalty_from(
+        per_example, norm_of=lambda g: tf.norm(g, axis=-1)), "axes \\(-1,\\) only"),
+    "no_square": (penalty_from(per_example, square=False), "missing its square"),
+    "summed_over_the_batch": (penalty_from(per_example, reduce=tf.reduce_sum), "sums over the batch"),
+    "per_example_penalties": (penalty_from(per_example, reduce=lambda x: x), "one number"),
+    "no_tape_watch": (no_watch, "tape.watch"),
+    "forgot_return": (lambda critic, real, fake: None, "returned None"),
 }
-
-
-@pytest.mark.parametrize("mistake", GRADIENT_PENALTY_MISTAKES)
-def test_gradient_penalty_mistake_is_rejected(mistake):
-    pattern, gradient_penalty = GRADIENT_PENALTY_MISTAKES[mistake]
-    assert_rejected(pattern, checks.check_gradient_penalty, gradient_penalty)
 
 
 def reshaped_norm_penalty(critic, real, fake):
@@ -259,6 +248,5 @@ def keras_random_penalty(critic, real, fake):
     return tf.reduce_mean(tf.square(norms - 1))
 
 
-@pytest.mark.parametrize("gradient_penalty", [reshaped_norm_penalty, keras_random_penalty])
-def test_gradient_penalty_written_differently_is_accepted(gradient_penalty):
-    assert_accepted(checks.check_gradient_penalty, gradient_penalty)
+test_gradient_penalty_mistake_is_rejected, test_gradient_penalty_written_differently_is_accepted = check_tests(
+    checks.check_gradient_penalty, GRADIENT_PENALTY_MISTAKES, [reshaped_norm_penalty, keras_random_penalty])
