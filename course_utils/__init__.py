@@ -10,6 +10,7 @@ Modules (each does one job):
     metrics      numbers that say how good a generative model is
     checks       the exercise checkers, one module per chapter
     results      prints a run's numbers and records them for the README table
+    scoreboard   every MNIST generator of the course side by side, from the full runs' results
     checkpoints  saves training every epoch and resumes it after a disconnect
     progress     a progress bar over training epochs with the latest losses
     mnist_gan    a small trained MNIST generator for chapters that use a GAN

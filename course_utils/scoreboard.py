@@ -1,0 +1,216 @@
+"""The scoreboard: every MNIST generator the course trains, side by side, on the same yardstick.
+
+Every number is read from the results files of the full runs, ``solutions/results/NN_name.json``
+(written by ``python -m tools.run_course``); none is typed by hand. A number a file does not hold shows
+as "—". ``GENERATORS`` below says where each generator's numbers live: its results file, the label its
+notebook gave ``metrics.report_generative_quality`` and the names of its training-time and sampling-time
+entries. Correct a name there, and only there.
+
+    rows()              the data: one dict per generator
+    markdown_table(rs)  the rows as a Markdown table (the README's scoreboard is this table)
+    show()              for a notebook: the table and a bar chart of Fréchet distance per generator
+"""
+
+import json
+import re
+from collections import namedtuple
+from pathlib import Path
+
+from course_utils.files import REPO_ROOT
+
+RESULTS_DIR = REPO_ROOT / "solutions" / "results"
+MISSING = "—"
+SAMPLES = 10000  # the sampling-time column is the time to draw this many samples
+
+Generator = namedtuple("Generator", "name results_file label training_time sampling_time")
+
+# Where each generator's numbers live. ``label``: the prefix of its quality entries
+# ("<label>: Frechet distance (mnist classifier features)", "<label>: class coverage", ...), as passed
+# to ``metrics.report_generative_quality(..., label=...)``; None: its notebook measures no sample quality.
+# ``training_time`` (unit "min") and ``sampling_time`` (unit "s", its note naming how many samples):
+# entry names, None where the notebook records no such time.
+# Chapter 11's names are read from the notebook's report calls in a full run (QUICK_STEPS = 25,
+# DDIM_STEPS = 50); its ancestral DDPM sampler is not measured on the yardstick (only in its sweep of
+# sampling steps, and there on latent diffusion), so that row has no label yet.
+GENERATORS = (
+    Generator("dense VAE", "03_variational_autoencoders.json", None, None, None),
+    Generator("conv VAE", "03_variational_autoencoders.json", "conv VAE", None, None),
+    Generator("VAE, autoregressive decoder", "03_variational_autoencoders.json", "conv VAE, autoregressive decoder",
+              None, None),
+    Generator("dense GAN (averaged generator)", "04_gan_mnist.json", "averaged generator", "training time",
+              "averaged generator: time to draw the samples"),
+    Generator("AC-GAN", "07_conditional_gan.json", "AC-GAN", None, None),
+    Generator("WGAN-GP (dense)", "08_gan_failure_modes_wgan_gp.json", "WGAN-GP (dense)", None, None),
+    Generator("pixel-space diffusion, DDPM sampler", "11_diffusion_models.json", None,
+              "pixel-space DDPM: training time", None),
+    Generator("pixel-space diffusion, DDIM 25 steps", "11_diffusion_models.json", "pixel-space DDPM (DDIM 25)",
+              "pixel-space DDPM: training time", None),
+    Generator("latent diffusion, DDIM 50 steps", "11_diffusion_models.json", "latent diffusion (DDIM 50)",
+              "latent diffusion: training time (denoiser)", "latent diffusion: time to draw samples"),
+)
+
+# The quality entries of a label, as metrics.report_generative_quality names them.
+FRECHET = "{label}: Frechet distance (mnist classifier features)"
+FLOOR = "{label}: Frechet distance floor (real train vs real test)"
+CONFIDENT = "confidently classified"  # "{label}: confidently classified (p >= 0.9)"; the threshold may change
+COVERAGE = "{label}: class coverage"
+
+COLUMNS = ("generator", "Fréchet distance (floor)", "confidently classified", "class coverage", "training time",
+           f"time to draw {SAMPLES:,} samples", "hardware, date")
+
+
+def _record(results_dir, name, cache):
+    """The full-run results file ``name`` as a dict, or None (no file, or not a full run)."""
+    if name not in cache:
+        path = Path(results_dir) / name
+        record = json.loads(path.read_text()) if path.exists() else None
+        cache[name] = record if record is not None and record.get("mode", "full") == "full" else None
+    return cache[name]
+
+
+def _value(metrics, name):
+    entry = metrics.get(name) if name else None
+    return None if entry is None else entry["value"]
+
+
+def _sample_count(note):
+    """The number of samples a note names ("10000 samples vs ...", "2000 samples, DDIM ..."), or None."""
+    found = re.search(r"(\d[\d,]*) samples", note or "")
+    return int(found.group(1).replace(",", "")) if found else None
+
+
+def rows(results_dir=RESULTS_DIR):
+    """One dict per generator of ``GENERATORS``, in that order; None for every number not in the files.
+
+    Keys: generator, results_file, frechet_distance, floor, samples (how many the distance compared),
+    confidently_classified (%), class_coverage, classes, training_time_min, sampling_time_s (for
+    ``SAMPLES`` samples, scaled when the run drew another number), sampling_samples (how many it drew),
+    hardware, date.
+    """
+    cache, table = {}, []
+    for generator in GENERATORS:
+        record = _record(results_dir, generator.results_file, cache)
+        metrics = record["metrics"] if record else {}
+        row = {"generator": generator.name, "results_file": generator.results_file,
+               "frechet_distance": None, "floor": None, "samples": None, "confidently_classified": None,
+               "class_coverage": None, "classes": None, "training_time_min": None, "sampling_time_s": None,
+               "sampling_samples": None, "hardware": record["hardware"] if record else None,
+               "date": record["date"] if record else None}
+        if generator.label:
+            label = generator.label
+            row["frechet_distance"] = _value(metrics, FRECHET.format(label=label))
+            if row["frechet_distance"] is not None:
+                row["samples"] = _sample_count(metrics[FRECHET.format(label=label)].get("note"))
+            row["floor"] = _value(metrics, FLOOR.format(label=label))
+            confident = [name for name in metrics if name.startswith(f"{label}: ") and CONFIDENT in name]
+            row["confidently_classified"] = _value(metrics, confident[0]) if confident else None
+            row["class_coverage"] = _value(metrics, COVERAGE.format(label=label))
+            if row["class_coverage"] is not None:
+                found = re.search(r"of (\d+)", metrics[COVERAGE.format(label=label)].get("unit", ""))
+                row["classes"] = int(found.group(1)) if found else None
+        row["training_time_min"] = _value(metrics, generator.training_time)
+        seconds = _value(metrics, generator.sampling_time)
+        if seconds is not None:
+            drawn = _sample_count(metrics[generator.sampling_time].get("note"))
+            row["sampling_samples"] = drawn
+            row["sampling_time_s"] = seconds if drawn in (None, SAMPLES) else seconds * SAMPLES / drawn
+        table.append(row)
+    return table
+
+
+def _cell(value, form):
+    """``value`` written by ``form`` (a format string for it), or "—" when it is missing."""
+    return MISSING if value is None else form.format(value)
+
+
+def _seconds(seconds):
+    return f"{seconds:.2f} s" if seconds < 10 else f"{seconds:.0f} s"
+
+
+def _row_cells(row):
+    distance = MISSING
+    if row["frechet_distance"] is not None:
+        details = [f"floor {row['floor']:.2f}" if row["floor"] is not None else f"floor {MISSING}"]
+        if row["samples"] not in (None, SAMPLES):
+            details.append(f"{row['samples']:,} samples")
+        distance = f"{row['frechet_distance']:.1f} ({'; '.join(details)})"
+    coverage = _cell(row["class_coverage"], "{} of " + str(row["classes"] or "?"))
+    sampling = MISSING
+    if row["sampling_time_s"] is not None:
+        sampling = _seconds(row["sampling_time_s"])
+        if row["sampling_samples"] not in (None, SAMPLES):
+            sampling = f"≈{sampling} (scaled from {row['sampling_samples']:,})"
+    numbers = ("frechet_distance", "confidently_classified", "class_coverage", "training_time_min", "sampling_time_s")
+    measured = row["hardware"] is not None and any(row[key] is not None for key in numbers)
+    where = f"{row['hardware']}, {row['date']}" if measured else MISSING  # the machine of the numbers shown
+    return [row["generator"], distance,
+            _cell(row["confidently_classified"], "{:.1f}%"), coverage,
+            _cell(row["training_time_min"], "{:.1f} min"), sampling, where]
+
+
+def markdown_table(table):
+    """``table`` (from ``rows()``) as a Markdown table, "—" where a number is not in the files."""
+    lines = [f"| {' | '.join(COLUMNS)} |", "|" + "---|" * len(COLUMNS)]
+    lines += [f"| {' | '.join(_row_cells(row))} |" for row in table]
+    return "\n".join(lines)
+
+
+def bar_chart(table):
+    """A horizontal bar chart of Fréchet distance per generator, each generator's floor marked.
+
+    Generators without a distance are left out. Returns the matplotlib figure (None: nothing measured).
+    """
+    import matplotlib.pyplot as plt
+
+    measured = [row for row in table if row["frechet_distance"] is not None]
+    if not measured:
+        return None
+    fig, ax = plt.subplots(figsize=(7, 0.45 * len(measured) + 1.2))
+    positions = range(len(measured))
+    ax.barh(positions, [row["frechet_distance"] for row in measured], color="tab:blue")
+    floors = [(i, row["floor"]) for i, row in enumerate(measured) if row["floor"] is not None]
+    if floors:
+        ax.scatter([f for _, f in floors], [i for i, _ in floors], marker="|", s=400, color="black", zorder=3,
+                   label="floor (real train vs real test)")
+        ax.legend(loc="lower right")
+    for i, row in enumerate(measured):
+        ax.text(row["frechet_distance"], i, f" {row['frechet_distance']:.1f}", va="center")
+    ax.set_yticks(list(positions), [row["generator"] for row in measured])
+    ax.invert_yaxis()
+    ax.set_xlabel("Fréchet distance (MNIST classifier features; lower is better)")
+    ax.set_title("Every MNIST generator of the course, from the full runs' results files")
+    ax.grid(axis="x", alpha=0.3)
+    fig.tight_layout()
+    return fig
+
+
+def show(results_dir=RESULTS_DIR):
+    """Show the scoreboard: the table, the bar chart and the generators not measured yet.
+
+    Without a results folder (the package installed alone, e.g. on Colab), says so in one line.
+    """
+    results_dir = Path(results_dir)
+    if not results_dir.is_dir():
+        print(f"No scoreboard: the results folder {results_dir} is not here (it comes with a checkout of the "
+              f"course's repository, not with the package alone).")
+        return None
+    table = rows(results_dir)
+    text = markdown_table(table)
+    try:
+        from IPython import get_ipython
+        from IPython.display import Markdown, display
+        in_notebook = get_ipython() is not None
+    except ImportError:
+        in_notebook = False
+    if in_notebook:
+        display(Markdown(text))
+    else:
+        print(text)
+    missing = [row["generator"] for row in table if row["frechet_distance"] is None]
+    if missing:
+        print("not measured yet: " + ", ".join(missing))
+    fig = bar_chart(table)
+    if fig is not None:
+        import matplotlib.pyplot as plt
+        plt.show()
+    return table

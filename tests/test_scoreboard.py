@@ -1,0 +1,126 @@
+"""The scoreboard reads its numbers from the results files, shows "—" for missing ones, and the README's
+scoreboard section is what the repository's results files give (fix: `python -m tools.run_course --table-only`)."""
+
+import json
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+from course_utils import scoreboard  # noqa: E402
+from tools import results_pages  # noqa: E402
+
+REPO = Path(__file__).resolve().parent.parent
+REGENERATE = "run `python -m tools.run_course --table-only`"
+
+
+def _quality(label, distance, floor, confident, coverage, samples=10000):
+    """The entries metrics.report_generative_quality records for ``label``."""
+    return {
+        f"{label}: Frechet distance (mnist classifier features)": {
+            "value": distance, "unit": "", "note": f"{samples} samples vs {samples} MNIST test images"},
+        f"{label}: Frechet distance floor (real train vs real test)": {
+            "value": floor, "unit": "", "note": f"{samples} vs {samples} MNIST images"},
+        f"{label}: confidently classified (p >= 0.9)": {
+            "value": confident, "unit": "%", "note": "real MNIST test images: 97.6%"},
+        f"{label}: class coverage": {"value": coverage, "unit": "of 10 classes", "note": "normalised entropy 0.99"},
+    }
+
+
+def _write(folder, name, metrics, hardware="CPU only, 2 cores (x86_64)", date="2026-01-01", **changes):
+    record = {"notebook": f"solutions/{name[:-5]}.ipynb", "mode": "full", "hardware": hardware, "date": date,
+              "wall_time_s": 100.0, "metrics": metrics, **changes}
+    (folder / name).write_text(json.dumps(record))
+
+
+def _by_name(table):
+    return {row["generator"]: row for row in table}
+
+
+def _small_results(folder):
+    """Chapter 04 with every number, chapter 08 with quality only, chapter 11 with a 2,000-sample pixel run."""
+    gan = _quality("averaged generator", 14.94, 0.7075, 77.57, 10)
+    gan["training time"] = {"value": 14.98, "unit": "min", "note": "60 epochs"}
+    gan["averaged generator: time to draw the samples"] = {"value": 0.4157, "unit": "s", "note": "10000 samples"}
+    gan["raw generator: Frechet distance (mnist classifier features)"] = {"value": 18.0, "unit": "", "note": ""}
+    _write(folder, "04_gan_mnist.json", gan, hardware="CPU only, 2 cores (AMD EPYC)", date="2026-11-30")
+    wgan = _quality("WGAN-GP (dense)", 59.37, 0.6229, 40.0, 9)
+    del wgan["WGAN-GP (dense): confidently classified (p >= 0.9)"]  # an older run, before the metric existed
+    _write(folder, "08_gan_failure_modes_wgan_gp.json", wgan)
+    diffusion = _quality("pixel-space DDPM (DDIM 25)", 30.0, 2.6, 60.0, 10, samples=2000)
+    diffusion["pixel-space DDPM: training time"] = {"value": 8.0, "unit": "min", "note": ""}
+    diffusion["latent diffusion: time to draw samples"] = {"value": 2.0, "unit": "s",
+                                                          "note": "5000 samples, DDIM 50 steps, decoding included"}
+    _write(folder, "11_diffusion_models.json", diffusion)
+    _write(folder, "07_conditional_gan.json", _quality("AC-GAN", 13.2, 0.62, 90.0, 10), mode="smoke")
+
+
+def test_rows_read_the_right_numbers_and_leave_missing_ones_none(tmp_path):
+    _small_results(tmp_path)
+    table = scoreboard.rows(tmp_path)
+    assert [row["generator"] for row in table] == [g.name for g in scoreboard.GENERATORS]
+    rows = _by_name(table)
+    gan = rows["dense GAN (averaged generator)"]
+    assert (gan["frechet_distance"], gan["floor"], gan["confidently_classified"], gan["class_coverage"]) == (
+        14.94, 0.7075, 77.57, 10), "the averaged generator's numbers, not the raw generator's"
+    assert (gan["training_time_min"], gan["sampling_time_s"], gan["samples"]) == (14.98, 0.4157, 10000)
+    assert (gan["hardware"], gan["date"]) == ("CPU only, 2 cores (AMD EPYC)", "2026-11-30")
+    wgan = rows["WGAN-GP (dense)"]
+    assert wgan["frechet_distance"] == 59.37 and wgan["class_coverage"] == 9
+    assert wgan["confidently_classified"] is None and wgan["training_time_min"] is None
+    assert rows["latent diffusion, DDIM 50 steps"]["sampling_time_s"] == 4.0, "2 s for 5,000 -> 4 s for 10,000"
+    assert rows["pixel-space diffusion, DDIM 25 steps"]["samples"] == 2000
+    assert rows["AC-GAN"]["frechet_distance"] is None, "a smoke run's numbers are not a full run's"
+    assert all(value is None for key, value in rows["conv VAE"].items() if key not in ("generator", "results_file"))
+
+
+def test_markdown_table_shows_the_numbers_and_a_dash_for_missing_ones(tmp_path):
+    _small_results(tmp_path)
+    lines = scoreboard.markdown_table(scoreboard.rows(tmp_path)).splitlines()
+    assert lines[0] == f"| {' | '.join(scoreboard.COLUMNS)} |"
+    assert len(lines) == 2 + len(scoreboard.GENERATORS)
+    rows = {line.split(" | ")[0].lstrip("| "): line for line in lines[2:]}
+    assert rows["dense GAN (averaged generator)"] == (
+        "| dense GAN (averaged generator) | 14.9 (floor 0.71) | 77.6% | 10 of 10 | 15.0 min | 0.42 s | "
+        "CPU only, 2 cores (AMD EPYC), 2026-11-30 |")
+    assert rows["WGAN-GP (dense)"] == (
+        "| WGAN-GP (dense) | 59.4 (floor 0.62) | — | 9 of 10 | — | — | CPU only, 2 cores (x86_64), 2026-01-01 |")
+    assert rows["pixel-space diffusion, DDIM 25 steps"].startswith(
+        "| pixel-space diffusion, DDIM 25 steps | 30.0 (floor 2.60; 2,000 samples) | 60.0% |")
+    assert "| ≈4.00 s (scaled from 5,000) |" in rows["latent diffusion, DDIM 50 steps"]
+    assert rows["conv VAE"] == "| conv VAE | — | — | — | — | — | — |"
+
+
+def test_show_on_a_missing_folder_says_so_in_one_line(tmp_path, capsys):
+    assert scoreboard.show(tmp_path / "no such folder") is None
+    out = capsys.readouterr().out
+    assert out.count("\n") == 1 and out.startswith("No scoreboard: the results folder")
+
+
+def test_show_prints_the_table_and_lists_the_generators_not_measured(tmp_path, capsys, monkeypatch):
+    _small_results(tmp_path)
+    monkeypatch.setattr("matplotlib.pyplot.show", lambda: None)
+    table = scoreboard.show(tmp_path)
+    out = capsys.readouterr().out
+    assert scoreboard.markdown_table(table) in out
+    not_measured = [line for line in out.splitlines() if line.startswith("not measured yet: ")]
+    assert len(not_measured) == 1 and "conv VAE" in not_measured[0] and "AC-GAN" in not_measured[0]
+    assert "WGAN-GP" not in not_measured[0]
+    figure = scoreboard.bar_chart(table)
+    assert [label.get_text() for label in figure.axes[0].get_yticklabels()] == [
+        "dense GAN (averaged generator)", "WGAN-GP (dense)", "pixel-space diffusion, DDIM 25 steps"]
+
+
+def test_results_pages_uses_the_scoreboard_module(tmp_path):
+    _small_results(tmp_path)
+    assert results_pages.scoreboard_table(tmp_path) == scoreboard.markdown_table(scoreboard.rows(tmp_path))
+
+
+def test_readme_scoreboard_matches_the_results_files():
+    readme = (REPO / "README.md").read_text()
+    assert results_pages.SCOREBOARD_START in readme and results_pages.SCOREBOARD_END in readme, (
+        f"README.md has no scoreboard markers; add {results_pages.SCOREBOARD_START} and "
+        f"{results_pages.SCOREBOARD_END}, then {REGENERATE}")
+    section = readme.split(results_pages.SCOREBOARD_START, 1)[1].split(results_pages.SCOREBOARD_END, 1)[0]
+    assert section.strip() == results_pages.scoreboard_table(), f"README scoreboard is stale: {REGENERATE}"
