@@ -326,6 +326,14 @@ def domain_features(images, domain):
     return _apply(features, images)
 
 
+def frechet_distance_to_test(samples, domain):
+    """Frechet distance between ``samples`` (images in [0, 1]) and as many real test images of ``domain``."""
+    samples = _validate_images(samples, domain)
+    x_test, _, _ = _load_domain(domain, "test")
+    m = min(len(samples), len(x_test))
+    return frechet_distance(domain_features(samples[:m], domain), domain_features(x_test[:m], domain))
+
+
 def domain_predictions(images, domain):
     """Class probabilities (N, 10) that the domain classifier gives images in [0, 1]."""
     images = _validate_images(images, domain)

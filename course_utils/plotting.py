@@ -6,10 +6,13 @@ cell shows exactly one figure. Images are arrays of shape (N, H, W), (N, H, W, 1
 """
 
 import math
+import time
 
 import keras
 import matplotlib.pyplot as plt
 import numpy as np
+
+from course_utils import metrics
 
 
 def _as_displayable(images, value_range):
@@ -195,3 +198,43 @@ class SampleGrid(keras.callbacks.Callback):
             raise RuntimeError("no snapshots yet: train with this callback, or call record(epoch)")
         show_rows({f"epoch {e}": images for e, images in sorted(self.snapshots.items())},
                   value_range=(0, 1), title=title)
+
+
+class QualityCurve(keras.callbacks.Callback):
+    """The Frechet distance of fresh samples every ``every`` epochs, against minutes of training.
+
+    ``sample_fn(n)`` returns ``n`` images in [0, 1] of ``domain`` ("mnist" or "svhn"); they are
+    compared with as many real test images (``metrics.frechet_distance_to_test``). The time axis
+    counts training only, not these measurements. ``show()`` draws the curve.
+    """
+
+    def __init__(self, sample_fn, domain, every, n=1000):
+        super().__init__()
+        self.sample_fn, self.domain, self.every, self.n = sample_fn, domain, every, n
+        self.points = []  # (epoch, minutes of training, Frechet distance)
+        self._minutes = 0.0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._started = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        self._minutes += (time.perf_counter() - self._started) / 60
+        if (epoch + 1) % self.every == 0:
+            distance = metrics.frechet_distance_to_test(np.asarray(self.sample_fn(self.n)), self.domain)
+            self.points.append((epoch + 1, self._minutes, distance))
+
+    def show(self, title="Frechet distance of fresh samples during training"):
+        """Plot the distance against minutes of training, each point labelled with its epoch."""
+        if not self.points:
+            raise RuntimeError("no measurements yet: train with this callback for at least `every` epochs")
+        epochs, minutes, distances = zip(*self.points)
+        fig, ax = plt.subplots(figsize=(6, 3.2))
+        ax.plot(minutes, distances, marker="o")
+        for epoch, x, y in self.points:
+            ax.annotate(f"{epoch}", (x, y), textcoords="offset points", xytext=(0, 6), ha="center", fontsize=7)
+        ax.set_xlabel("minutes of training (labels: epoch)")
+        ax.set_ylabel(f"Frechet distance ({self.n} samples)")
+        ax.set_title(title)
+        ax.grid(alpha=0.3)
+        fig.tight_layout()
+        plt.show()

@@ -278,3 +278,12 @@ def test_metric_classifier_computes_in_float32_under_a_mixed_policy():
     computing = [layer for layer in model.layers if not isinstance(layer, keras.layers.InputLayer)]
     assert {layer.compute_dtype for layer in computing} == {"float32"}
     assert model.output.dtype == "float32"
+
+
+@pytest.mark.needs_data("mnist")
+def test_frechet_distance_to_test_is_zero_for_the_test_images_and_large_for_noise(smoke_cache):
+    x_test, _ = data.load_mnist("test")
+    assert metrics.frechet_distance_to_test(x_test[:300], "mnist") == pytest.approx(0.0, abs=1e-3)
+    noise = np.random.default_rng(0).uniform(size=(300, 28, 28, 1)).astype("float32")
+    assert metrics.frechet_distance_to_test(noise, "mnist") > 10 * metrics.frechet_distance_to_test(
+        x_test[300:600], "mnist")

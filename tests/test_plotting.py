@@ -92,3 +92,19 @@ def test_history_axis_says_what_a_value_stands_for():
     assert plt.gcf().axes[0].get_xlabel() == "epoch"
     with pytest.raises(ValueError, match="x_label"):
         plotting.plot_history({"loss": [2.0, 1.0]})
+
+
+def test_quality_curve_measures_every_few_epochs_and_plots(monkeypatch):
+    measured = []
+    monkeypatch.setattr(plotting.metrics, "frechet_distance_to_test",
+                        lambda samples, domain: measured.append((samples.shape, domain)) or float(len(measured)))
+    curve = plotting.QualityCurve(lambda n: np.zeros((n, 28, 28, 1), "float32"), "mnist", every=2, n=8)
+    with pytest.raises(RuntimeError, match="no measurements yet"):
+        curve.show()
+    for epoch in range(5):
+        curve.on_epoch_begin(epoch)
+        curve.on_epoch_end(epoch)
+    assert [point[0] for point in curve.points] == [2, 4]
+    assert measured == [((8, 28, 28, 1), "mnist")] * 2
+    assert curve.points[0][1] <= curve.points[1][1]  # minutes of training only grow
+    curve.show()
