@@ -66,11 +66,11 @@ def test_the_averaged_generator_differs_from_the_last_steps_weights(monkeypatch)
     finalize = mnist_gan.keras.optimizers.Adam.finalize_variable_values
 
     def keep_last_weights(optimizer, variables):
-        kept["last"] = [np.array(v) for v in variables]
+        kept["last"] = [v.numpy() for v in variables]
         finalize(optimizer, variables)
 
     monkeypatch.setattr(mnist_gan.keras.optimizers.Adam, "finalize_variable_values", keep_last_weights)
     generator, _ = mnist_gan.train_gan(images, epochs=1, steps_per_epoch=3)
-    averaged = [np.array(v) for v in generator.trainable_variables]
+    averaged = [v.numpy() for v in generator.trainable_variables]
     assert len(averaged) == len(kept["last"])
     assert not all(np.allclose(a, b) for a, b in zip(averaged, kept["last"]))
