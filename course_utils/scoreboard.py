@@ -29,9 +29,9 @@ Generator = namedtuple("Generator", "name results_file label training_time sampl
 # to ``metrics.report_generative_quality(..., label=...)``; None: its notebook measures no sample quality.
 # ``training_time`` (unit "min") and ``sampling_time`` (unit "s", its note naming how many samples):
 # entry names, None where the notebook records no such time.
-# Chapter 11's names are read from the notebook's report calls in a full run (QUICK_STEPS = 25,
-# DDIM_STEPS = 50); its ancestral DDPM sampler is not measured on the yardstick (only in its sweep of
-# sampling steps, and there on latent diffusion), so that row has no label yet.
+# Chapter 11's names are read from the notebook's report calls in a full run (QUICK_STEPS = 25, T = 1000):
+# the pixel-space model is measured with DDIM; its ancestral DDPM sampler is not measured on the yardstick
+# (only in the sweep of sampling steps, and there on latent diffusion), so that row has no label yet.
 GENERATORS = (
     Generator("dense VAE", "03_variational_autoencoders.json", None, None, None),
     Generator("conv VAE", "03_variational_autoencoders.json", "conv VAE", None, None),
@@ -45,7 +45,7 @@ GENERATORS = (
               "pixel-space DDPM: training time", None),
     Generator("pixel-space diffusion, DDIM 25 steps", "11_diffusion_models.json", "pixel-space DDPM (DDIM 25)",
               "pixel-space DDPM: training time", None),
-    Generator("latent diffusion, DDIM 50 steps", "11_diffusion_models.json", "latent diffusion (DDIM 50)",
+    Generator("latent diffusion, DDPM 1000 steps", "11_diffusion_models.json", "latent diffusion (DDPM 1000)",
               "latent diffusion: training time (denoiser)", "latent diffusion: time to draw samples"),
 )
 

@@ -53,6 +53,8 @@ HEADLINE = {
                                      "Fréchet distance"),
     "09_controllable_generation": ("Frechet distance (mnist classifier features)", "Fréchet distance"),
     "10_text_generation_lstm": ("validation bits per character", "validation"),
+    "11_diffusion_models": ("latent diffusion (DDPM 1000): Frechet distance (mnist classifier features)",
+                            "Fréchet distance, latent diffusion"),
 }
 
 # Full-run times on one GPU, estimated (no GPU run measured them yet). A results file of a run on a
@@ -68,6 +70,7 @@ GPU_ESTIMATES = {
     "08_gan_failure_modes_wgan_gp": "under a minute",
     "09_controllable_generation": "about a minute",
     "10_text_generation_lstm": "1 to 2 minutes",
+    "11_diffusion_models": "a few minutes",
 }
 
 
