@@ -6,14 +6,14 @@ Modules (each does one job):
     files        where the course's files live (repo, data and cache folders); atomic writes
     data         dataset registry, checked downloads, loaders returning NumPy arrays
     svhn_standin a procedurally rendered, labelled stand-in for SVHN (offline use)
-    plotting     image grids, loss curves, latent-space pictures, a sample-grid callback
+    plotting     image grids, loss curves, latent-space pictures, sample-grid and quality-curve callbacks
     metrics      numbers that say how good a generative model is
     checks       the exercise checkers, one module per chapter
     results      prints a run's numbers and records them for the README table
     scoreboard   every MNIST generator of the course side by side, from the full runs' results
     checkpoints  saves training every epoch and resumes it after a disconnect
     progress     a progress bar over training epochs with the latest losses
-    mnist_gan    a small trained MNIST generator for chapters that use a GAN
+    mnist_gan    chapter 04's GAN, trained and cached for chapters that use a generator
     toy2d        a ring of 2-D Gaussians and how many of its modes a generator covers
     errors       the course's own errors, shown in notebooks as their message alone
 
