@@ -51,7 +51,7 @@ def _small_results(folder):
     diffusion = _quality("pixel-space DDPM (DDIM 25)", 30.0, 2.6, 60.0, 10, samples=2000)
     diffusion["pixel-space DDPM: training time"] = {"value": 8.0, "unit": "min", "note": ""}
     diffusion["latent diffusion: time to draw samples"] = {"value": 2.0, "unit": "s",
-                                                          "note": "5000 samples, DDIM 50 steps, decoding included"}
+                                                          "note": "5000 samples, DDPM 1000 steps, decoding included"}
     _write(folder, "11_diffusion_models.json", diffusion)
     _write(folder, "07_conditional_gan.json", _quality("AC-GAN", 13.2, 0.62, 90.0, 10), mode="smoke")
 
@@ -69,7 +69,7 @@ def test_rows_read_the_right_numbers_and_leave_missing_ones_none(tmp_path):
     wgan = rows["WGAN-GP (dense)"]
     assert wgan["frechet_distance"] == 59.37 and wgan["class_coverage"] == 9
     assert wgan["confidently_classified"] is None and wgan["training_time_min"] is None
-    assert rows["latent diffusion, DDIM 50 steps"]["sampling_time_s"] == 4.0, "2 s for 5,000 -> 4 s for 10,000"
+    assert rows["latent diffusion, DDPM 1000 steps"]["sampling_time_s"] == 4.0, "2 s for 5,000 -> 4 s for 10,000"
     assert rows["pixel-space diffusion, DDIM 25 steps"]["samples"] == 2000
     assert rows["AC-GAN"]["frechet_distance"] is None, "a smoke run's numbers are not a full run's"
     assert all(value is None for key, value in rows["conv VAE"].items() if key not in ("generator", "results_file"))
@@ -88,7 +88,7 @@ def test_markdown_table_shows_the_numbers_and_a_dash_for_missing_ones(tmp_path):
         "| WGAN-GP (dense) | 59.4 (floor 0.62) | — | 9 of 10 | — | — | CPU only, 2 cores (x86_64), 2026-01-01 |")
     assert rows["pixel-space diffusion, DDIM 25 steps"].startswith(
         "| pixel-space diffusion, DDIM 25 steps | 30.0 (floor 2.60; 2,000 samples) | 60.0% |")
-    assert "| ≈4.00 s (scaled from 5,000) |" in rows["latent diffusion, DDIM 50 steps"]
+    assert "| ≈4.00 s (scaled from 5,000) |" in rows["latent diffusion, DDPM 1000 steps"]
     assert rows["conv VAE"] == "| conv VAE | — | — | — | — | — | — |"
 
 
