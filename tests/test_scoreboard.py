@@ -5,6 +5,8 @@ import json
 from pathlib import Path
 
 import matplotlib
+import nbformat
+import pytest
 
 matplotlib.use("Agg")
 
@@ -73,6 +75,44 @@ def test_rows_read_the_right_numbers_and_leave_missing_ones_none(tmp_path):
     assert rows["pixel-space diffusion, DDIM 25 steps"]["samples"] == 2000
     assert rows["AC-GAN"]["frechet_distance"] is None, "a smoke run's numbers are not a full run's"
     assert all(value is None for key, value in rows["conv VAE"].items() if key not in ("generator", "results_file"))
+
+
+def test_rows_read_the_times_and_the_dense_vae_of_chapters_03_and_07(tmp_path):
+    vaes = _quality("dense VAE", 80.0, 0.62, 30.0, 9)
+    vaes["dense VAE: training time"] = {"value": 1.0, "unit": "min", "note": "8 epochs"}
+    vaes["dense VAE: time to draw the samples"] = {"value": 0.1, "unit": "s", "note": "10000 samples"}
+    vaes["conv VAE: training time"] = {"value": 3.5, "unit": "min", "note": "6 epochs"}
+    vaes["conv VAE, autoregressive decoder: time to draw the samples"] = {"value": 1.5, "unit": "s",
+                                                                        "note": "5000 samples"}
+    _write(tmp_path, "03_variational_autoencoders.json", vaes)
+    acgan = _quality("AC-GAN", 3.4, 0.71, 99.0, 10)
+    acgan["AC-GAN: training time"] = {"value": 13.0, "unit": "min", "note": "36 epochs of 937 steps"}
+    acgan["AC-GAN: time to draw the samples"] = {"value": 0.5, "unit": "s", "note": "10000 samples"}
+    _write(tmp_path, "07_conditional_gan.json", acgan)
+    rows = _by_name(scoreboard.rows(tmp_path))
+    dense = rows["dense VAE"]
+    numbers = ("frechet_distance", "class_coverage", "training_time_min", "sampling_time_s")
+    assert [dense[key] for key in numbers] == [80.0, 9, 1.0, 0.1], "the dense VAE's label and times are read"
+    assert rows["conv VAE"]["training_time_min"] == 3.5 and rows["conv VAE"]["sampling_time_s"] is None
+    assert rows["VAE, autoregressive decoder"]["sampling_time_s"] == 3.0, "1.5 s for 5,000 -> 3 s for 10,000"
+    assert (rows["AC-GAN"]["training_time_min"], rows["AC-GAN"]["sampling_time_s"]) == (13.0, 0.5)
+
+
+# Chapters whose report calls spell the scoreboard's names literally (chapter 11 builds some with f-strings).
+LITERAL_NAMES = ("03_variational_autoencoders", "04_gan_mnist", "07_conditional_gan")
+
+
+@pytest.mark.parametrize("generator", [g for g in scoreboard.GENERATORS if g.results_file[:-5] in LITERAL_NAMES],
+                         ids=lambda g: g.name)
+def test_names_are_the_ones_the_notebooks_report(generator):
+    """A typo in GENERATORS (or a renamed report in a notebook) would leave a "—" forever: catch it here."""
+    notebook = nbformat.read(REPO / "solutions" / f"{generator.results_file[:-5]}.ipynb", as_version=4)
+    code = "\n".join(cell.source for cell in notebook.cells if cell.cell_type == "code")
+    if generator.label:
+        assert f'label="{generator.label}"' in code, f"{generator.name}: no report_generative_quality(..., label=...)"
+    for name in (generator.training_time, generator.sampling_time):
+        if name:
+            assert f'results.report("{name}"' in code, f"{generator.name}: no results.report({name!r}, ...)"
 
 
 def test_markdown_table_shows_the_numbers_and_a_dash_for_missing_ones(tmp_path):
