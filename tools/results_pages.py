@@ -344,6 +344,8 @@ def benchmark_summary(results_dir=RESULTS_DIR):
     bench = read_record(results_dir, "benchmark.json")
     if bench is None:
         return "No benchmark recorded yet (`python -m tools.benchmark`)."
+    if not bench.get("cases"):  # only the quality case was run
+        return "No speed benchmark recorded yet (`python -m tools.benchmark`)."
     repeats = "/".join(sorted({str(r["repeats"]) for r in bench["cases"].values()}))
     cases = "\n".join(f"- {_benchmark_case(name, r)}" for name, r in bench["cases"].items())
     return f"Best of {repeats} alternating runs each; {bench['hardware']}, {bench['date']}:\n\n{cases}"
@@ -358,6 +360,68 @@ def _benchmark_case(name, r):
                  f"{r['course_float32_median_ratio']})")
     return (text + f"; control (the reference against a copy of itself): {r['control_ratio']} (of the medians: "
             f"{r['control_median_ratio']})")
+
+
+def _percent(share):
+    return "-" if share is None else f"{100 * share:.1f}%"
+
+
+def _distance(value):
+    return "not finite" if value is None else f"{value:.1f}"
+
+
+def _source_link(recipe):
+    """A recipe's name linked to its source: a web page, or a notebook of this repository."""
+    source = recipe["source"]
+    return f"[{recipe['name']}]({source if '://' in source else '../../' + source})"
+
+
+def _reached_text(minutes, before):
+    """Minutes to the target: between the last measurement above it and the first at or below it."""
+    if isinstance(minutes, str):
+        return minutes
+    return f"{minutes:.2f}" if before is None else f"{before:.2f} to {minutes:.2f}"
+
+
+def quality_summary(results_dir=RESULTS_DIR):
+    """The quality case of ``benchmark.json`` (``python -m tools.benchmark --quality``): a table per recipe,
+    the ratios, the curves' numbers and the figure."""
+    quality = (read_record(results_dir, "benchmark.json") or {}).get("quality")
+    if quality is None:
+        return "No quality comparison recorded yet (`python -m tools.benchmark --quality`)."
+    target = f"{quality['fd_target']:g}"
+    evaluation = quality["evaluation"]
+    # The peer first, as in the ratios (tutorial / chapter 04); the JSON file sorts its keys.
+    recipes = {key: quality["recipes"][key] for key in sorted(quality["recipes"], key=lambda key: key != "tutorial")}
+    rows = [f"| recipe | samples from | batch | trained | final Fréchet distance | confidently classified | "
+            f"minutes to {target} |", "|---|---|---|---|---|---|---|"]
+    for recipe in recipes.values():
+        final = recipe["final"]
+        reached = _reached_text(recipe[f"minutes_to_fd_{target}"], recipe.get(f"fd_{target}_after_minutes"))
+        trained = f"{recipe['steps']:,} steps ({recipe['epochs']:g} epochs) in {recipe['training_minutes']:.2f} min"
+        quality_at_end = f"{_distance(final['frechet_distance'])} | {_percent(final['confidently_classified'])}"
+        rows.append(f"| {_source_link(recipe)} | {recipe['samples_from']} | {recipe['batch_size']} | {trained} | "
+                    f"{quality_at_end} | {reached} |")
+    names = [recipe["name"] for recipe in recipes.values()]
+    curve = [f"| at (training min) | {' | '.join(f'{name}: Fréchet distance' for name in names)} | "
+             f"{' | '.join(f'{name}: confidently classified' for name in names)} |",
+             "|---" * (1 + 2 * len(names)) + "|"]
+    for index, mark in enumerate(quality["measured_at_min"]):
+        points = [recipe["curve"][index] for recipe in recipes.values()]
+        curve.append(f"| {mark:.2f} | {' | '.join(_distance(p['frechet_distance']) for p in points)} | "
+                     f"{' | '.join(_percent(p['confidently_classified']) for p in points)} |")
+    ratios = (f"Tutorial / chapter 04: minutes to a Fréchet distance of {target}: "
+              f"**{quality[f'minutes_to_fd_{target}_ratio']}**; final Fréchet distance: "
+              f"**{quality['final_frechet_distance_ratio']}**. Real test images: "
+              f"{_percent(evaluation['real_confidently_classified'])} confidently classified; the floor (real vs "
+              f"real) is {evaluation['floor']:.1f}.")
+    setting = (f"{quality['budget_min']:.2f} training minutes per recipe ({quality['budget_from']}); "
+               f"{evaluation['samples']:,} samples against {evaluation['test_images']}; {quality['hardware']}, "
+               f"{quality['date']}.")
+    figure = quality.get("figure")
+    picture = (f"\n\n![Fréchet distance against training minutes, both recipes]({figure})"
+               if figure and (Path(results_dir) / figure).exists() else "")
+    return f"{setting}\n\n" + "\n".join(rows) + f"\n\n{ratios}{picture}\n\n" + "\n".join(curve)
 
 
 RESULTS_README_HEAD = """\
@@ -384,6 +448,18 @@ bfloat16 (`accelerator.setup(mixed_precision=True)` does on a CPU with AMX units
 course's code in float32" separates the precision's share from the code's. A rate counts the steps after a
 run's first; the first step is timed on its own (`first_step_s` in `benchmark.json`)."""
 
+QUALITY_TEXT = """\
+`python -m tools.benchmark --quality` asks what the speed buys. On one machine and in one run, it trains two
+recipes on all 60,000 MNIST training images for the same training time (by default chapter 04's full-run
+training time): the one of the [TensorFlow DCGAN tutorial](https://www.tensorflow.org/tutorials/generative/dcgan)
+(convolutional nets, batches of 256, Adam 1e-4, samples from its generator) and chapter 04's, taken from the
+solution notebook (dense nets, batches of 128, Adam 2e-4 with beta_1 0.5, samples from its averaged generator).
+They train in alternating chunks, so a machine that grows busier slows both alike, and each recipe's clock
+counts training alone. At the same training minutes both are measured: the Fréchet distance of samples from
+fixed noise to real MNIST test images in the course classifier's features, and the share confidently classified
+(p >= 0.9). "Minutes to 50": between which two measurements the Fréchet distance first came to 50 or below (the
+later one is the upper bound the ratio uses); "> budget": not within the training time."""
+
 
 def results_readme(results_dir=RESULTS_DIR):
     """The text of ``solutions/results/README.md``."""
@@ -394,7 +470,8 @@ def results_readme(results_dir=RESULTS_DIR):
              else "No full run recorded yet.")
     return (f"{RESULTS_README_HEAD}\n{where}\n\n## Full runs\n\n{results_table(results_dir)}\n\n"
             f"## Smoke run\n\n{smoke_summary(results_dir)}\n\n## Training speed\n\n{BENCHMARK_TEXT}\n\n"
-            f"{benchmark_summary(results_dir)}\n")
+            f"{benchmark_summary(results_dir)}\n\n## Quality per training minute, against a peer\n\n"
+            f"{QUALITY_TEXT}\n\n{quality_summary(results_dir)}\n")
 
 
 # ---------------------------------------------------------------------------------------------
