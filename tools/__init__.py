@@ -7,7 +7,8 @@ Run from the repository root (the folder that holds ``tools/``):
     results_pages  what is generated from the results files and stored notebooks: thumbnails, the
                    README's chapter table, solutions/results/README.md, each first cell's Time line
     benchmark      python -m tools.benchmark      times the course's GAN training code against a
-                                                  reference implementation
+                                                  reference implementation (--quality: Frechet distance
+                                                  per training minute against the TF DCGAN tutorial's recipe)
     exercises      python -m tools.exercises      regenerates exercises/ from solutions/ (--check:
                                                   only says whether they are in sync)
     notebook_code  imports a notebook's functions and classes without running it (for benchmark)
