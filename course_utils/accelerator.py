@@ -123,6 +123,14 @@ def gpu_names(gpus):
     return sorted({tf.config.experimental.get_device_details(g).get("device_name", "GPU") for g in gpus})
 
 
+def hardware_line():
+    """Name the machine for a results file: GPU model(s) if TensorFlow sees any, else the CPU and its cores."""
+    gpus = tf.config.list_physical_devices("GPU")
+    if gpus:
+        return f"{len(gpus)}x GPU ({', '.join(gpu_names(gpus))})"
+    return f"CPU only, {os.cpu_count()} cores ({cpu_model()})"
+
+
 def describe(strategy, gpus, policy="float32"):
     """The one honest line about the hardware this run uses."""
     precision = "mixed bfloat16" if policy == "mixed_bfloat16" else "float32"

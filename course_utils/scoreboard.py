@@ -9,13 +9,16 @@ entries. Correct a name there, and only there.
     rows()              the data: one dict per generator
     markdown_table(rs)  the rows as a Markdown table (the README's scoreboard is this table)
     show()              for a notebook: the table and a bar chart of Fréchet distance per generator
+                        (``this_notebook=``: that notebook's rows from the run in progress)
 """
 
+import datetime
 import json
 import re
 from collections import namedtuple
 from pathlib import Path
 
+from course_utils import runmode
 from course_utils.files import REPO_ROOT
 
 RESULTS_DIR = REPO_ROOT / "solutions" / "results"
@@ -34,7 +37,8 @@ Generator = namedtuple("Generator", "name results_file label training_time sampl
 # that are scored. A name no full run has written yet shows as "—" until the chapter is run in full again.
 # Chapter 11's names are read from the notebook's report calls in a full run (QUICK_STEPS = 25, T = 1000):
 # the pixel-space model is measured with DDIM; its ancestral DDPM sampler is not measured on the yardstick
-# (only in the sweep of sampling steps, and there on latent diffusion), so that row has no label yet.
+# (only in the sweep of sampling steps, and there on latent diffusion), so that row has no label: 1,000 U-Net
+# calls per sample would take over an hour for 10,000 samples on a 2-core CPU, at DDIM's measured cost per call.
 GENERATORS = (
     Generator("dense VAE", "03_variational_autoencoders.json", "dense VAE", "dense VAE: training time",
               "dense VAE: time to draw the samples"),
@@ -52,7 +56,7 @@ GENERATORS = (
     Generator("pixel-space diffusion, DDPM sampler", "11_diffusion_models.json", None,
               "pixel-space DDPM: training time", None),
     Generator("pixel-space diffusion, DDIM 25 steps", "11_diffusion_models.json", "pixel-space DDPM (DDIM 25)",
-              "pixel-space DDPM: training time", None),
+              "pixel-space DDPM: training time", "pixel-space DDPM (DDIM 25): time to draw the samples"),
     Generator("latent diffusion, DDPM 1000 steps", "11_diffusion_models.json", "latent diffusion (DDPM 1000)",
               "latent diffusion: training time (denoiser)", "latent diffusion: time to draw samples"),
 )
@@ -87,15 +91,17 @@ def _sample_count(note):
     return int(found.group(1).replace(",", "")) if found else None
 
 
-def rows(results_dir=RESULTS_DIR):
+def rows(results_dir=RESULTS_DIR, running=None):
     """One dict per generator of ``GENERATORS``, in that order; None for every number not in the files.
+
+    ``running``: ``{results file name: record}`` read in place of those stored files (a run in progress).
 
     Keys: generator, results_file, frechet_distance, floor, samples (how many the distance compared),
     confidently_classified (%), class_coverage, classes, training_time_min, sampling_time_s (for
     ``SAMPLES`` samples, scaled when the run drew another number), sampling_samples (how many it drew),
     hardware, date.
     """
-    cache, table = {}, []
+    cache, table = dict(running or {}), []
     for generator in GENERATORS:
         record = _record(results_dir, generator.results_file, cache)
         metrics = record["metrics"] if record else {}
@@ -192,17 +198,35 @@ def bar_chart(table):
     return fig
 
 
-def show(results_dir=RESULTS_DIR):
+def _this_run(results_file):
+    """This notebook's numbers so far as ``{results_file: record}``, when the course runner records the run.
+
+    The runner writes a notebook's results file only after the notebook has finished; until then its
+    numbers are in ``runmode.results_file()``. Empty when the run is not recorded (a learner's run).
+    """
+    path = runmode.results_file()
+    if results_file is None or path is None or not path.exists():
+        return {}
+    from course_utils.accelerator import hardware_line
+
+    record = {"metrics": json.loads(path.read_text()).get("metrics", {}), "hardware": hardware_line(),
+              "date": datetime.date.today().isoformat(), "mode": runmode.mode()}
+    return {results_file: record if record["mode"] == "full" else None}
+
+
+def show(results_dir=RESULTS_DIR, this_notebook=None):
     """Show the scoreboard: the table, the bar chart and the generators not measured yet.
 
-    Without a results folder (the package installed alone, e.g. on Colab), says so in one line.
+    ``this_notebook``: the results file name of the notebook calling (e.g. "11_diffusion_models.json"),
+    whose rows then come from this very run when the course runner records it. Without a results folder
+    (the package installed alone, e.g. on Colab), says so in one line.
     """
     results_dir = Path(results_dir)
     if not results_dir.is_dir():
         print(f"No scoreboard: the results folder {results_dir} is not here (it comes with a checkout of the "
               f"course's repository, not with the package alone).")
         return None
-    table = rows(results_dir)
+    table = rows(results_dir, running=_this_run(this_notebook))
     text = markdown_table(table)
     try:
         from IPython import get_ipython

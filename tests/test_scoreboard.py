@@ -164,3 +164,27 @@ def test_readme_scoreboard_matches_the_results_files():
         f"{results_pages.SCOREBOARD_END}, then {REGENERATE}")
     section = readme.split(results_pages.SCOREBOARD_START, 1)[1].split(results_pages.SCOREBOARD_END, 1)[0]
     assert section.strip() == results_pages.scoreboard_table(), f"README scoreboard is stale: {REGENERATE}"
+
+
+def test_a_notebook_shows_its_own_rows_from_the_run_in_progress(tmp_path, monkeypatch):
+    """Chapter 11 shows the scoreboard before the runner has written its results file: its rows come from
+    this run's numbers so far (COURSE_RESULTS_FILE), the other rows from the stored files."""
+    stored = tmp_path / "results"
+    stored.mkdir()
+    _write(stored, "11_diffusion_models.json", _quality("latent diffusion (DDPM 1000)", 9.0, 0.7, 80.0, 10))
+    _write(stored, "04_gan_mnist.json", _quality("averaged generator", 14.0, 0.7, 78.0, 10))
+    running = tmp_path / "running.json"
+    running.write_text(json.dumps({"metrics": _quality("latent diffusion (DDPM 1000)", 3.0, 0.7, 88.0, 10)}))
+
+    monkeypatch.delenv("COURSE_RESULTS_FILE", raising=False)
+    assert scoreboard._this_run("11_diffusion_models.json") == {}  # a learner's run: the stored rows
+    monkeypatch.setenv("COURSE_RESULTS_FILE", str(running))
+    monkeypatch.setenv("COURSE_MODE", "full")
+    table = _by_name(scoreboard.rows(stored, running=scoreboard._this_run("11_diffusion_models.json")))
+    assert table["latent diffusion, DDPM 1000 steps"]["frechet_distance"] == 3.0
+    assert table["latent diffusion, DDPM 1000 steps"]["hardware"].startswith(("CPU only", "1x GPU"))
+    assert table["dense GAN (averaged generator)"]["frechet_distance"] == 14.0
+
+    monkeypatch.setenv("COURSE_MODE", "smoke")  # a smoke run's numbers never reach the scoreboard
+    table = _by_name(scoreboard.rows(stored, running=scoreboard._this_run("11_diffusion_models.json")))
+    assert table["latent diffusion, DDPM 1000 steps"]["frechet_distance"] is None

@@ -71,7 +71,7 @@ from keras import layers
 from course_utils import accelerator, data, metrics, runmode
 from course_utils.files import atomic_write
 from tools.notebook_code import notebook_definitions
-from tools.run_course import RESULTS_DIR, REPO_ROOT, hardware_line, versions, write_json
+from tools.run_course import RESULTS_DIR, REPO_ROOT, versions, write_json
 
 ADAM = {"learning_rate": 2e-4, "beta_1": 0.5}
 GAN_MNIST_NOTEBOOK = REPO_ROOT / "solutions" / "04_gan_mnist.ipynb"
@@ -449,7 +449,8 @@ def quality_case(budget, samples=QUALITY_SAMPLES, every=10, early=3, log=_say):
     tutorial, course = recipes["tutorial"], recipes["course"]
     latent = {key: recipe.sampler.input_shape[-1] for key, (recipe, _) in built.items()}
     return {
-        "hardware": hardware_line(), "cpu": accelerator.cpu_model(), "date": datetime.date.today().isoformat(),
+        "hardware": accelerator.hardware_line(), "cpu": accelerator.cpu_model(),
+        "date": datetime.date.today().isoformat(),
         "versions": versions(), "budget_min": round(budget, 3), "measured_at_min": [round(m, 4) for m in marks],
         "order": "alternating chunks in one process: each recipe trains up to the next measurement time, then is "
                  "measured; clocks count training only",
@@ -577,7 +578,7 @@ def main(argv=None):
     if args.quality:
         return run_quality(args)
     keras.utils.set_random_seed(0)
-    record = {"hardware": hardware_line(), "date": datetime.date.today().isoformat(), "versions": versions(),
+    record = {"hardware": accelerator.hardware_line(), "date": datetime.date.today().isoformat(), "versions": versions(),
               "cases": {}}
     policy = accelerator.precision_policy(True, tf.config.list_physical_devices("GPU"))
     for name, (case, default_steps) in CASES.items():

@@ -84,18 +84,6 @@ def drop_tensorflow_log(notebook):
     return notebook
 
 
-def hardware_line():
-    """Name the machine: GPU model(s) if TensorFlow sees any, else the CPU."""
-    import tensorflow as tf
-
-    from course_utils.accelerator import cpu_model, gpu_names
-
-    gpus = tf.config.list_physical_devices("GPU")
-    if gpus:
-        return f"{len(gpus)}x GPU ({', '.join(gpu_names(gpus))})"
-    return f"CPU only, {os.cpu_count()} cores ({cpu_model()})"
-
-
 def versions():
     import keras
     import tensorflow as tf
@@ -194,6 +182,8 @@ def main(argv=None):
         for path in results_pages.update_all(notebooks):
             print(f"Time line rewritten: {repo_path(path)}")
         return 0
+    from course_utils.accelerator import hardware_line  # imports TensorFlow: only for a real run
+
     hardware = hardware_line()
     records, failed = [], []
     with open(LOCK_FILE, "w") as lock:
