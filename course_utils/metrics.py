@@ -47,6 +47,7 @@ _FEATURE_LAYER = "features"
 
 _classifiers = {}  # (domain, mode, source) -> (classifier, feature model)
 _real_references = {}  # (domain, n, mode, source) -> numbers of real images, see _real_reference
+_test_features = {}  # (domain, n, mode, source) -> features of the first n real test images
 
 
 # --- reconstructions ---------------------------------------------------------------------------
@@ -326,12 +327,22 @@ def domain_features(images, domain):
     return _apply(features, images)
 
 
+def test_features(domain, n):
+    """Features of the first ``n`` real test images of ``domain`` (fewer if the test set is smaller),
+    computed once per process: a training loop that measures its samples often loads them only once."""
+    source = "MNIST" if domain == "mnist" else _svhn_source()
+    key = (domain, n, runmode.mode(), source)
+    if key not in _test_features:
+        x_test, _, _ = _load_domain(domain, "test")
+        _test_features[key] = domain_features(x_test[:n], domain)
+    return _test_features[key]
+
+
 def frechet_distance_to_test(samples, domain):
     """Frechet distance between ``samples`` (images in [0, 1]) and as many real test images of ``domain``."""
     samples = _validate_images(samples, domain)
-    x_test, _, _ = _load_domain(domain, "test")
-    m = min(len(samples), len(x_test))
-    return frechet_distance(domain_features(samples[:m], domain), domain_features(x_test[:m], domain))
+    real = test_features(domain, len(samples))
+    return frechet_distance(domain_features(samples[:len(real)], domain), real)
 
 
 def domain_predictions(images, domain):

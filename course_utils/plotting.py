@@ -205,7 +205,8 @@ class QualityCurve(keras.callbacks.Callback):
 
     ``sample_fn(n)`` returns ``n`` images in [0, 1] of ``domain`` ("mnist" or "svhn"); they are
     compared with as many real test images (``metrics.frechet_distance_to_test``). The time axis
-    counts training only, not these measurements. ``show()`` draws the curve.
+    counts training only, not these measurements. ``show()`` draws the curve. Put it before a
+    progress bar's callback in ``fit``'s list: it loads the test images (and prints so) as training starts.
     """
 
     def __init__(self, sample_fn, domain, every, n=1000):
@@ -213,6 +214,9 @@ class QualityCurve(keras.callbacks.Callback):
         self.sample_fn, self.domain, self.every, self.n = sample_fn, domain, every, n
         self.points = []  # (epoch, minutes of training, Frechet distance)
         self._minutes = 0.0
+
+    def on_train_begin(self, logs=None):
+        metrics.test_features(self.domain, self.n)  # loads the test images and the classifier now, not mid-run
 
     def on_epoch_begin(self, epoch, logs=None):
         self._started = time.perf_counter()

@@ -28,7 +28,10 @@ class EpochBar:
     def update(self, values):
         """Count one more finished epoch and show its ``{name: number}`` values."""
         self._bar.set_postfix({name: f"{float(value):.4g}" for name, value in values.items()}, refresh=False)
-        self._bar.update(1)
+        if self._bar.n + 1 < self._bar.total:
+            self._bar.update(1)
+        else:  # the last epoch: close() draws the final line, so it is not stored twice
+            self._bar.n += 1
 
     @property
     def text(self):

@@ -287,3 +287,16 @@ def test_frechet_distance_to_test_is_zero_for_the_test_images_and_large_for_nois
     noise = np.random.default_rng(0).uniform(size=(300, 28, 28, 1)).astype("float32")
     assert metrics.frechet_distance_to_test(noise, "mnist") > 10 * metrics.frechet_distance_to_test(
         x_test[300:600], "mnist")
+
+
+@pytest.mark.needs_data("mnist")
+def test_the_test_images_are_loaded_and_embedded_once_per_size(smoke_cache, monkeypatch):
+    x_test, _ = data.load_mnist("test")
+    metrics.frechet_distance_to_test(x_test[:200], "mnist")  # warm: the classifier and the features of 200
+    loads = []
+    real_load = metrics._load_domain
+    monkeypatch.setattr(metrics, "_load_domain", lambda *args, **kw: loads.append(args) or real_load(*args, **kw))
+    first = metrics.frechet_distance_to_test(x_test[200:400], "mnist")
+    assert metrics.frechet_distance_to_test(x_test[200:400], "mnist") == first and loads == []
+    metrics.frechet_distance_to_test(x_test[:100], "mnist")
+    assert loads == [("mnist", "test")], "another sample count embeds its own number of test images, once"

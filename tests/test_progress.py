@@ -17,6 +17,16 @@ def test_bar_counts_from_start_and_shows_latest_values(capsys):
     assert "run |" in capsys.readouterr().out, "the bar goes to stdout, not Jupyter's pink stderr"
 
 
+def test_the_final_line_is_drawn_once(capsys):
+    bar = EpochBar(total=2, description="run")
+    bar.update({"loss": 0.5})
+    bar.update({"loss": 0.25})
+    bar.close()
+    lines = [line for line in capsys.readouterr().out.replace("\n", "\r").split("\r") if line.strip()]
+    assert sum("epoch 2/2" in line for line in lines) == 1, lines
+    assert "loss=0.25" in lines[-1]
+
+
 @pytest.mark.parametrize("start", [-1, 6])
 def test_start_outside_the_run_is_refused(start):
     with pytest.raises(ValueError, match="start must lie between 0 and total=5"):
