@@ -52,6 +52,8 @@ def _small_results(folder):
     _write(folder, "08_gan_failure_modes_wgan_gp.json", wgan)
     diffusion = _quality("pixel-space DDPM (DDIM 25)", 30.0, 2.6, 60.0, 10, samples=2000)
     diffusion["pixel-space DDPM: training time"] = {"value": 8.0, "unit": "min", "note": ""}
+    diffusion["autoencoder: training time"] = {"value": 4.5, "unit": "min", "note": "10 epochs"}
+    diffusion["latent diffusion: training time (denoiser)"] = {"value": 7.0, "unit": "min", "note": ""}
     diffusion["latent diffusion: time to draw samples"] = {"value": 2.0, "unit": "s",
                                                           "note": "5000 samples, DDPM 1000 steps, decoding included"}
     _write(folder, "11_diffusion_models.json", diffusion)
@@ -72,6 +74,7 @@ def test_rows_read_the_right_numbers_and_leave_missing_ones_none(tmp_path):
     assert wgan["frechet_distance"] == 59.37 and wgan["class_coverage"] == 9
     assert wgan["confidently_classified"] is None and wgan["training_time_min"] is None
     assert rows["latent diffusion, DDPM 1000 steps"]["sampling_time_s"] == 4.0, "2 s for 5,000 -> 4 s for 10,000"
+    assert rows["latent diffusion, DDPM 1000 steps"]["training_time_min"] == 11.5, "autoencoder + denoiser"
     assert rows["pixel-space diffusion, DDIM 25 steps"]["samples"] == 2000
     assert rows["AC-GAN"]["frechet_distance"] is None, "a smoke run's numbers are not a full run's"
     assert all(value is None for key, value in rows["conv VAE"].items() if key not in ("generator", "results_file"))
@@ -98,19 +101,37 @@ def test_rows_read_the_times_and_the_dense_vae_of_chapters_03_and_07(tmp_path):
     assert (rows["AC-GAN"]["training_time_min"], rows["AC-GAN"]["sampling_time_s"]) == (13.0, 0.5)
 
 
-# Chapters whose report calls spell the scoreboard's names literally (chapter 11 builds some with f-strings).
-LITERAL_NAMES = ("03_variational_autoencoders", "04_gan_mnist", "07_conditional_gan", "08_gan_failure_modes_wgan_gp")
+def test_a_training_time_in_two_parts_is_missing_while_one_part_is(tmp_path):
+    diffusion = _quality("latent diffusion (DDPM 1000)", 3.0, 0.7, 88.0, 10)
+    diffusion["latent diffusion: training time (denoiser)"] = {"value": 7.0, "unit": "min", "note": ""}
+    _write(tmp_path, "11_diffusion_models.json", diffusion)
+    row = _by_name(scoreboard.rows(tmp_path))["latent diffusion, DDPM 1000 steps"]
+    assert row["training_time_min"] is None, "the denoiser's minutes alone would understate what the model cost"
 
 
-@pytest.mark.parametrize("generator", [g for g in scoreboard.GENERATORS if g.results_file[:-5] in LITERAL_NAMES],
-                         ids=lambda g: g.name)
+# Chapter 11 builds some names with f-strings: the values its full run gives them, as the notebook sets them.
+FULL_RUN_VALUES = {"11_diffusion_models": {"T": "runmode.pick(full=1000", "QUICK_STEPS": "runmode.pick(full=25"}}
+
+
+def _report_calls_as_a_full_run_writes_them(chapter):
+    """The solution's code with f-string fields of FULL_RUN_VALUES replaced by their full-run values."""
+    notebook = nbformat.read(REPO / "solutions" / f"{chapter}.ipynb", as_version=4)
+    code = "\n".join(cell.source for cell in notebook.cells if cell.cell_type == "code")
+    for name, setting in FULL_RUN_VALUES.get(chapter, {}).items():
+        assert f"{name} = {setting}" in code, f"{chapter}: {name} is no longer set by `{name} = {setting}...`"
+        value = setting.split("=")[-1]
+        code = code.replace("{" + name + "}", value)
+    return code.replace('label=f"', 'label="').replace('results.report(f"', 'results.report("')
+
+
+@pytest.mark.parametrize("generator", scoreboard.GENERATORS, ids=lambda g: g.name)
 def test_names_are_the_ones_the_notebooks_report(generator):
     """A typo in GENERATORS (or a renamed report in a notebook) would leave a "—" forever: catch it here."""
-    notebook = nbformat.read(REPO / "solutions" / f"{generator.results_file[:-5]}.ipynb", as_version=4)
-    code = "\n".join(cell.source for cell in notebook.cells if cell.cell_type == "code")
+    code = _report_calls_as_a_full_run_writes_them(generator.results_file[:-5])
     if generator.label:
         assert f'label="{generator.label}"' in code, f"{generator.name}: no report_generative_quality(..., label=...)"
-    for name in (generator.training_time, generator.sampling_time):
+    training = (generator.training_time,) if isinstance(generator.training_time, str) else generator.training_time
+    for name in (*training, generator.sampling_time):
         if name:
             assert f'results.report("{name}"' in code, f"{generator.name}: no results.report({name!r}, ...)"
 
