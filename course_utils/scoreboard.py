@@ -37,7 +37,7 @@ Generator = namedtuple("Generator", "name results_file label training_time sampl
 # "training time"); each is timed with time.perf_counter() around the training and around drawing the samples
 # that are scored. A name no full run has written yet shows as "—" until the chapter is run in full again.
 # Chapter 11's names are built with f-strings from T = 1000 and QUICK_STEPS = 25 (a full run's values). Its
-# pixel-space model's ancestral sampler is scored on 500 samples only (1,000 U-Net calls per sample), so that
+# pixel-space model's ancestral sampler is scored on 300 samples only (1,000 U-Net calls per sample), so that
 # row's distance has a higher floor than the others; the table names the sample count beside it.
 GENERATORS = (
     Generator("dense VAE", "03_variational_autoencoders.json", "dense VAE", "dense VAE: training time",
