@@ -263,11 +263,16 @@ def _svhn_source():
     return data.REAL_SVHN if data.find("svhn", "train") is not None else data.SVHN_STANDIN
 
 
+def _source(domain):
+    """The data a domain's classifier and reference images come from ("MNIST" or which SVHN)."""
+    return "MNIST" if domain == "mnist" else _svhn_source()
+
+
 def _classifier_and_features(domain):
     import keras
 
     _check_domain(domain)
-    source = "MNIST" if domain == "mnist" else _svhn_source()
+    source = _source(domain)
     key = (domain, runmode.mode(), source)
     if key not in _classifiers:
         stem = f"{_slug(source)}_classifier_{runmode.mode()}"
@@ -330,8 +335,7 @@ def domain_features(images, domain):
 def test_features(domain, n):
     """Features of the first ``n`` real test images of ``domain`` (fewer if the test set is smaller),
     computed once per process: a training loop that measures its samples often loads them only once."""
-    source = "MNIST" if domain == "mnist" else _svhn_source()
-    key = (domain, n, runmode.mode(), source)
+    key = (domain, n, runmode.mode(), _source(domain))
     if key not in _test_features:
         x_test, _, _ = _load_domain(domain, "test")
         _test_features[key] = domain_features(x_test[:n], domain)

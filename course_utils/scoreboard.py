@@ -86,9 +86,14 @@ def _value(metrics, name):
     return None if entry is None else entry["value"]
 
 
+def entry_names(names):
+    """A ``training_time`` of ``GENERATORS`` (one entry name, a tuple of them, or None) as a tuple of names."""
+    return (names,) if isinstance(names, str) or names is None else tuple(names)
+
+
 def _minutes(metrics, names):
     """The entry ``names`` (one name or a tuple of names, summed), or None if any is missing."""
-    values = [_value(metrics, name) for name in ((names,) if isinstance(names, str) or names is None else names)]
+    values = [_value(metrics, name) for name in entry_names(names)]
     return None if None in values else sum(values)
 
 

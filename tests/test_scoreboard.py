@@ -130,8 +130,7 @@ def test_names_are_the_ones_the_notebooks_report(generator):
     code = _report_calls_as_a_full_run_writes_them(generator.results_file[:-5])
     if generator.label:
         assert f'label="{generator.label}"' in code, f"{generator.name}: no report_generative_quality(..., label=...)"
-    training = (generator.training_time,) if isinstance(generator.training_time, str) else generator.training_time
-    for name in (*training, generator.sampling_time):
+    for name in (*scoreboard.entry_names(generator.training_time), generator.sampling_time):
         if name:
             assert f'results.report("{name}"' in code, f"{generator.name}: no results.report({name!r}, ...)"
 
