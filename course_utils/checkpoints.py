@@ -196,6 +196,7 @@ class _SaveEveryEpoch(progress.EpochBarCallback):
         self.checkpoint = checkpoint
 
     def on_epoch_begin(self, epoch, logs=None):
+        super().on_epoch_begin(epoch, logs)
         if epoch != self.checkpoint.epoch:
             raise RuntimeError(
                 f"fit starts at epoch {epoch + 1} but the checkpoint has {self.checkpoint.epoch} "

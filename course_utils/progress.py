@@ -25,13 +25,16 @@ class EpochBar:
                          bar_format="{desc} |{bar:20}| epoch {n_fmt}/{total_fmt} "
                                     "[{elapsed} spent, {remaining} to go{postfix}]")
 
-    def update(self, values):
-        """Count one more finished epoch and show its ``{name: number}`` values."""
+    def update(self, values, last=False):
+        """Count one more finished epoch and show its ``{name: number}`` values.
+
+        ``last=True`` says that the run ends with this epoch before ``total`` (stopped early).
+        """
         self._bar.set_postfix({name: f"{float(value):.4g}" for name, value in values.items()}, refresh=False)
-        if self._bar.n + 1 < self._bar.total:
+        if last or self._bar.n + 1 >= self._bar.total:
+            self._bar.n += 1  # the last epoch: close() draws the final line, so it is not stored twice
+        else:
             self._bar.update(1)
-        else:  # the last epoch: close() draws the final line, so it is not stored twice
-            self._bar.n += 1
 
     @property
     def text(self):
@@ -46,7 +49,8 @@ class EpochBarCallback(keras.callbacks.Callback):
     """Draws an ``EpochBar`` under ``fit(..., verbose=0)``, from epoch ``start`` (a resumed run) on.
 
     With ``verbose=1`` or ``2`` Keras prints its own progress and no bar is drawn, so the two never
-    overwrite each other.
+    overwrite each other. An epoch is drawn when the next one begins or when training ends, so a
+    run stopped early by another callback (a time budget, early stopping) draws its last line once.
     """
 
     def __init__(self, description="training", start=0):
@@ -54,17 +58,26 @@ class EpochBarCallback(keras.callbacks.Callback):
         self.description = description
         self.start = start
         self.bar = None
+        self._finished = None  # the values of a finished epoch not drawn yet
 
     def on_train_begin(self, logs=None):
         if not self.params.get("verbose"):
             total = self.params["epochs"]  # a run may hold more epochs than this fit asks for: a full bar
             self.bar = EpochBar(total, start=min(self.start, total), description=self.description)
 
+    def on_epoch_begin(self, epoch, logs=None):
+        self._draw_finished(last=False)
+
     def on_epoch_end(self, epoch, logs=None):
-        if self.bar is not None:
-            self.bar.update(logs or {})
+        self._finished = dict(logs or {})
 
     def on_train_end(self, logs=None):
+        self._draw_finished(last=True)
         if self.bar is not None:
             self.bar.close()
             self.bar = None
+
+    def _draw_finished(self, last):
+        if self.bar is not None and self._finished is not None:
+            self.bar.update(self._finished, last=last)
+        self._finished = None
