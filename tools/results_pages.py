@@ -64,7 +64,7 @@ GPU_ESTIMATES = {
     "02_denoising_autoencoders": "well under a minute",
     "03_variational_autoencoders": "a few minutes",
     "04_gan_mnist": "under a minute",
-    "05_dcgan_svhn": "1 to 2 minutes",
+    "05_dcgan_svhn": "2 to 4 minutes",
     "06_semi_supervised_gan_svhn": "5 to 15 minutes",
     "07_conditional_gan": "about a minute",
     "08_gan_failure_modes_wgan_gp": "under a minute",
