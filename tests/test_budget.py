@@ -27,10 +27,14 @@ class AdvanceClock(keras.callbacks.Callback):
         self.clock.now += self.seconds
 
 
-def fit_with_budget(minutes, epochs, seconds_per_epoch=10.0):
+def tiny_model():
     model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
     model.compile(optimizer="sgd", loss="mse")
-    clock = FakeClock()
+    return model
+
+
+def fit_with_budget(minutes, epochs, seconds_per_epoch=10.0):
+    model, clock = tiny_model(), FakeClock()
     budget = TimeBudget(minutes, clock=clock)
     history = model.fit(np.zeros((8, 2)), np.zeros((8, 1)), epochs=epochs, verbose=0,
                         callbacks=[AdvanceClock(clock, seconds_per_epoch), budget])
@@ -68,9 +72,7 @@ def test_with_a_checkpoint_bar_the_last_line_is_drawn_once_and_the_message_follo
     # The notebook's order: the checkpoint's bar first, the budget after it.
     from course_utils.checkpoints import TrainingCheckpoint
 
-    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
-    model.compile(optimizer="sgd", loss="mse")
-    clock = FakeClock()
+    model, clock = tiny_model(), FakeClock()
     ckpt = TrainingCheckpoint("budgeted", directory=tmp_path, model=model)
     model.fit(np.zeros((8, 2)), np.zeros((8, 1)), epochs=10, verbose=0,
               callbacks=[AdvanceClock(clock, 10.0), ckpt.callback(), TimeBudget(0.5, clock=clock)])
