@@ -36,8 +36,13 @@ def report(name, value, unit="", note=""):
         _record(path, name, {"value": value, "unit": unit, "note": note})
 
 
+def read(path):
+    """The results file at ``path`` as a dict, or None if there is none."""
+    return json.loads(path.read_text()) if path.exists() else None
+
+
 def _record(path, name, entry):
-    data = json.loads(path.read_text()) if path.exists() else {}
+    data = read(path) or {}
     data.setdefault("metrics", {})[name] = entry
     with atomic_write(path) as file:
         file.write(json.dumps(data, indent=2, sort_keys=True))

@@ -13,12 +13,11 @@ entries. Correct a name there, and only there.
 """
 
 import datetime
-import json
 import re
 from collections import namedtuple
 from pathlib import Path
 
-from course_utils import runmode
+from course_utils import results, runmode
 from course_utils.files import REPO_ROOT
 
 RESULTS_DIR = REPO_ROOT / "solutions" / "results"
@@ -75,8 +74,7 @@ COLUMNS = ("generator", "Fréchet distance (floor)", "confidently classified", "
 def _record(results_dir, name, cache):
     """The full-run results file ``name`` as a dict, or None (no file, or not a full run)."""
     if name not in cache:
-        path = Path(results_dir) / name
-        record = json.loads(path.read_text()) if path.exists() else None
+        record = results.read(Path(results_dir) / name)
         cache[name] = record if record is not None and record.get("mode", "full") == "full" else None
     return cache[name]
 
@@ -221,7 +219,7 @@ def _this_run(results_file):
         return {}
     from course_utils.accelerator import hardware_line
 
-    record = {"metrics": json.loads(path.read_text()).get("metrics", {}), "hardware": hardware_line(),
+    record = {"metrics": results.read(path).get("metrics", {}), "hardware": hardware_line(),
               "date": datetime.date.today().isoformat(), "mode": runmode.mode()}
     return {results_file: record if record["mode"] == "full" else None}
 

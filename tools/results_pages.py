@@ -13,14 +13,13 @@
 
 import base64
 import io
-import json
 import re
 from pathlib import Path
 
 import nbformat
 from PIL import Image
 
-from course_utils import scoreboard
+from course_utils import results, scoreboard
 from course_utils.files import REPO_ROOT, atomic_write
 from tools import exercises
 
@@ -80,13 +79,12 @@ GPU_ESTIMATES = {
 
 def read_record(results_dir, name):
     """The results file ``name`` of ``results_dir`` as a dict, or None if there is none."""
-    path = Path(results_dir) / name
-    return json.loads(path.read_text()) if path.exists() else None
+    return results.read(Path(results_dir) / name)
 
 
 def full_runs(results_dir=RESULTS_DIR):
     """The records of full runs, by notebook stem, in file-name order."""
-    records = (json.loads(path.read_text()) for path in sorted(Path(results_dir).glob("*.json")))
+    records = (results.read(path) for path in sorted(Path(results_dir).glob("*.json")))
     return {Path(r["notebook"]).stem: r for r in records if r.get("mode") == "full"}
 
 
