@@ -5,7 +5,9 @@ time budget it trains for as many epochs as fit, up to ``fit``'s ``epochs``, and
 
     gan.fit(data, epochs=MAX_EPOCHS, callbacks=[..., budget.TimeBudget(minutes=18)], verbose=0)
 
-The clock starts when ``fit`` starts and counts all of its work, the other callbacks' included.
+The clock starts at this callback's ``on_train_begin`` and counts all of ``fit``'s work from then
+on, the other callbacks' included; start-up work of callbacks listed before it (e.g. a quality curve
+loading its test images) runs before the clock starts and is not counted.
 After each epoch the callback predicts the next one from the mean epoch so far and stops ``fit``
 if that epoch would end past the budget. Epochs that vary in length can still overrun it by a
 fraction of one epoch.
