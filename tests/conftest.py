@@ -1,5 +1,5 @@
 """Shared by the tests in tests/: a test that needs a real dataset skips, the same way everywhere,
-when the dataset is in no data folder.
+when the dataset is in no data folder; and the fixture ``printed_lines`` reads what a progress bar drew.
 
 Mark such a test ``@pytest.mark.needs_data("mnist")`` (a name from ``course_utils.data.REGISTRY``).
 Without the files, the test skips with a message naming ``COURSE_DATA_DIR`` and
@@ -32,3 +32,9 @@ def pytest_runtest_setup(item):
             message = missing_data_message(dataset)
             if message:
                 pytest.skip(message)
+
+
+@pytest.fixture
+def printed_lines(capsys):
+    """A function that returns the non-blank lines printed so far, a progress bar's redraws (``\\r``) each a line."""
+    return lambda: [line for line in capsys.readouterr().out.replace("\n", "\r").split("\r") if line.strip()]

@@ -68,7 +68,7 @@ def test_a_budget_must_be_positive(minutes):
         TimeBudget(minutes)
 
 
-def test_with_a_checkpoint_bar_the_last_line_is_drawn_once_and_the_message_follows(tmp_path, capsys):
+def test_with_a_checkpoint_bar_the_last_line_is_drawn_once_and_the_message_follows(tmp_path, printed_lines):
     # The notebook's order: the checkpoint's bar first, the budget after it.
     from course_utils.checkpoints import TrainingCheckpoint
 
@@ -76,7 +76,7 @@ def test_with_a_checkpoint_bar_the_last_line_is_drawn_once_and_the_message_follo
     ckpt = TrainingCheckpoint("budgeted", directory=tmp_path, model=model)
     model.fit(np.zeros((8, 2)), np.zeros((8, 1)), epochs=10, verbose=0,
               callbacks=[AdvanceClock(clock, 10.0), ckpt.callback(), TimeBudget(0.5, clock=clock)])
-    lines = [line for line in capsys.readouterr().out.replace("\n", "\r").split("\r") if line.strip()]
+    lines = printed_lines()
     assert ckpt.epoch == 3
     assert sum("epoch 3/10" in line for line in lines) == 1, lines
     assert lines[-2].startswith("Checkpoint: 3 epoch(s) saved") and lines[-1].startswith("Time budget"), lines

@@ -19,12 +19,12 @@ def test_bar_counts_from_start_and_shows_latest_values(capsys):
     assert "run |" in capsys.readouterr().out, "the bar goes to stdout, not Jupyter's pink stderr"
 
 
-def test_the_final_line_is_drawn_once(capsys):
+def test_the_final_line_is_drawn_once(printed_lines):
     bar = EpochBar(total=2, description="run")
     bar.update({"loss": 0.5})
     bar.update({"loss": 0.25})
     bar.close()
-    lines = [line for line in capsys.readouterr().out.replace("\n", "\r").split("\r") if line.strip()]
+    lines = printed_lines()
     assert sum("epoch 2/2" in line for line in lines) == 1, lines
     assert "loss=0.25" in lines[-1]
 
@@ -35,12 +35,12 @@ def test_start_outside_the_run_is_refused(start):
         EpochBar(total=5, start=start)
 
 
-def test_last_marks_an_early_end_whose_line_close_draws_once(capsys):
+def test_last_marks_an_early_end_whose_line_close_draws_once(printed_lines):
     bar = EpochBar(total=5, description="run")
     bar.update({"loss": 0.5})
     bar.update({"loss": 0.25}, last=True)
     bar.close()
-    lines = [line for line in capsys.readouterr().out.replace("\n", "\r").split("\r") if line.strip()]
+    lines = printed_lines()
     assert sum("epoch 2/5" in line for line in lines) == 1, lines
     assert "loss=0.25" in lines[-1]
 
@@ -56,13 +56,13 @@ class StopAfter(keras.callbacks.Callback):
 
 
 @pytest.mark.parametrize("stopper_first", [True, False])
-def test_a_fit_stopped_early_draws_each_epoch_once(capsys, stopper_first):
+def test_a_fit_stopped_early_draws_each_epoch_once(printed_lines, stopper_first):
     # Whichever callback comes first, the bar learns that the run ended only when it ends.
     model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
     model.compile(optimizer="sgd", loss="mse")
     callbacks = [StopAfter(2), EpochBarCallback("run")]
     model.fit(np.zeros((8, 2)), np.zeros((8, 1)), epochs=5, verbose=0,
               callbacks=callbacks if stopper_first else callbacks[::-1])
-    lines = [line for line in capsys.readouterr().out.replace("\n", "\r").split("\r") if line.strip()]
+    lines = printed_lines()
     assert [sum(f"epoch {n}/5" in line for line in lines) for n in (1, 2)] == [1, 1], lines
     assert "epoch 2/5" in lines[-1] and not any("epoch 3/5" in line for line in lines), lines
