@@ -300,14 +300,15 @@ class Recipe:
 
     def train_until(self, seconds):
         """Train until this recipe's clock reaches ``seconds``; the step that crosses it is finished, not cut."""
-        start = time.perf_counter()
+        start, steps_before = time.perf_counter(), self.steps
         while self.seconds + (time.perf_counter() - start) < seconds:
             self.step(next(self.batches))
             if self.after_step is not None:
                 self.after_step()
             self.steps += 1
-        self.sampler.weights[-1].numpy()  # the last update is done before the clock stops
-        self.seconds += time.perf_counter() - start
+        if self.steps > steps_before:  # without a step, no training happened: the clock stays put
+            self.sampler.weights[-1].numpy()  # the last update is done before the clock stops
+            self.seconds += time.perf_counter() - start
 
     def samples(self, noise, batch_size=500):
         """The sampler's images for ``noise``, in [0, 1] (inference mode: batch norm uses its moving averages)."""
