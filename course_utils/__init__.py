@@ -14,6 +14,7 @@ Modules (each does one job):
     checkpoints  saves training every epoch and resumes it after a disconnect
     progress     a progress bar over training epochs with the latest losses
     budget       training on a time budget: fit stops before an epoch that would overrun it
+    chapters     code a later chapter reuses, generated from the solution notebooks' ``export`` cells
     mnist_gan    chapter 04's GAN, trained and cached for chapters that use a generator
     toy2d        a ring of 2-D Gaussians and how many of its modes a generator covers
     errors       the course's own errors, shown in notebooks as their message alone

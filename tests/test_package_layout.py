@@ -29,7 +29,7 @@ def _imported(tree):
 def test_only_course_utils_is_installed():
     lines = (REPO_ROOT / "pyproject.toml").read_text().splitlines()
     packages = [line.split("=", 1)[1] for line in lines if line.replace(" ", "").startswith("packages=")]
-    assert [ast.literal_eval(value.strip()) for value in packages] == [["course_utils", "course_utils.checks"]]
+    assert [ast.literal_eval(value.strip()) for value in packages] == [["course_utils", "course_utils.checks", "course_utils.chapters"]]
 
 
 def test_course_utils_never_imports_the_tools():

@@ -11,6 +11,8 @@ Run from the repository root (the folder that holds ``tools/``):
                                                   per training minute against the TF DCGAN tutorial's recipe)
     exercises      python -m tools.exercises      regenerates exercises/ from solutions/ (--check:
                                                   only says whether they are in sync)
+    export         python -m tools.export         writes course_utils/chapters/chNN.py from the solution cells
+                                                  tagged ``export`` (--check: only says whether they are in sync)
     notebook_code  imports a notebook's functions and classes without running it (for benchmark)
     colab          where the course is installed from on Colab: the notebooks' set-up cell and badge
     notebook_metadata  the kernelspec JupyterLab writes, so notebooks open without unsaved changes

@@ -63,15 +63,15 @@ class MarkerError(NotebookError):
     """
 
 
-def strip_solutions(source, where="cell"):
-    """Replace every ``### BEGIN/END SOLUTION`` region of a code cell's source by the placeholder.
+def _marked_lines(source, where):
+    """Yield ``(line, role)`` for each line of a code cell's source; role is "code", "solution",
+    "begin" or "end" (the marker lines themselves).
 
     ``where`` names the cell in error messages (e.g. "solutions/01_x.ipynb, cell index 4").
     Raises ``MarkerError`` naming ``where`` and the line (counted from 1) on bad markers.
     """
-    lines = source.split("\n")
-    result, opened_at = [], None
-    for number, line in enumerate(lines, start=1):
+    opened_at = None
+    for number, line in enumerate(source.split("\n"), start=1):
         stripped = line.strip()
         if stripped not in (BEGIN_MARKER, END_MARKER):
             if BEGIN_MARKER in line or END_MARKER in line:
@@ -79,18 +79,15 @@ def strip_solutions(source, where="cell"):
                     f"{where}, line {number}: a solution marker must stand alone on its line "
                     f"(only indentation around it), got {line.strip()!r}"
                 )
-            if opened_at is None:
-                result.append(line)
-            continue
-        if stripped == BEGIN_MARKER:
+            yield line, "code" if opened_at is None else "solution"
+        elif stripped == BEGIN_MARKER:
             if opened_at is not None:
                 raise MarkerError(
                     f"{where}, line {number}: nested {BEGIN_MARKER!r}: the region opened at "
                     f"line {opened_at} is not closed yet; add {END_MARKER!r} before this line"
                 )
             opened_at = number
-            indent = line[: len(line) - len(line.lstrip())]
-            result.extend(indent + placeholder for placeholder in PLACEHOLDER)
+            yield line, "begin"
         else:
             if opened_at is None:
                 raise MarkerError(
@@ -98,12 +95,33 @@ def strip_solutions(source, where="cell"):
                     f"before it"
                 )
             opened_at = None
+            yield line, "end"
     if opened_at is not None:
         raise MarkerError(
             f"{where}, line {opened_at}: {BEGIN_MARKER!r} is never closed; add {END_MARKER!r} "
             f"after the solution lines"
         )
+
+
+def strip_solutions(source, where="cell"):
+    """Replace every ``### BEGIN/END SOLUTION`` region of a code cell's source by the placeholder.
+
+    ``where`` names the cell in error messages (e.g. "solutions/01_x.ipynb, cell index 4").
+    Raises ``MarkerError`` naming ``where`` and the line (counted from 1) on bad markers.
+    """
+    result = []
+    for line, role in _marked_lines(source, where):
+        if role == "code":
+            result.append(line)
+        elif role == "begin":
+            indent = line[: len(line) - len(line.lstrip())]
+            result.extend(indent + placeholder for placeholder in PLACEHOLDER)
     return "\n".join(result)
+
+
+def solution_code(source, where="cell"):
+    """A code cell's source as the solution runs it: the marker lines dropped, their regions kept."""
+    return "\n".join(line for line, role in _marked_lines(source, where) if role in ("code", "solution"))
 
 
 def _copy_without(node, key):

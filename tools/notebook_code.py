@@ -26,7 +26,7 @@ def _parsed_cells(notebook):
             continue
 
 
-def _global_names(tree):
+def global_names(tree):
     """Module-level names that ``tree`` reads: in function bodies, default values, decorators."""
     table = symtable.symtable(ast.unparse(tree), "<notebook>", "exec")
     names = {s.get_name() for s in table.get_symbols() if s.is_referenced()}
@@ -49,7 +49,7 @@ def notebook_definitions(path):
     assignments = [s for s in statements if isinstance(s, ast.Assign)]
     chosen = []
     while True:  # add the assignments that kept code reads, until nothing new is needed
-        needed = _global_names(ast.Module(body=kept + chosen, type_ignores=[]))
+        needed = global_names(ast.Module(body=kept + chosen, type_ignores=[]))
         new = [s for s in assignments if s not in chosen and _assigned(s) & needed]
         if not new:
             break
