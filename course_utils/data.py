@@ -11,7 +11,8 @@
   labels as int64. ``load_svhn`` uses an SVHN file on disk only if it is the official one (its
   md5 is checked once per version of the file, ``verified``) and falls back to a clearly
   labelled, procedurally rendered stand-in (``course_utils.svhn_standin``) when real SVHN is
-  not on this machine.
+  not on this machine. The choice is made once for a whole run, for every split
+  (``svhn_source``): real SVHN only when its train and test files are both on disk.
 """
 
 import gzip
@@ -409,6 +410,26 @@ def load_mnist(split="train", value_range=(0, 1)):
 
 REAL_SVHN = "real SVHN"
 SVHN_STANDIN = "SVHN stand-in"
+SVHN_RUN_SPLITS = ("train", "test")
+"""The SVHN splits a run uses: a chapter trains on one and measures on the other, so both come
+from one source (``svhn_source``)."""
+
+
+def svhn_source():
+    """The SVHN that a run uses for every split: ``"real SVHN"`` or ``"SVHN stand-in"``.
+
+    Real SVHN only when the official files of all of ``SVHN_RUN_SPLITS`` (train and test) are in
+    a data folder, each checked against its md5; otherwise the stand-in, also when only one of
+    them is there, so that a run never trains on real SVHN and measures on the stand-in (or the
+    reverse) under one name. ``load_svhn(source="auto")`` and the SVHN metrics both ask this
+    function. Never downloads; a file on disk that is not the official one raises
+    ``NotOfficialFileError``.
+    """
+    found = [find("svhn", split) for split in SVHN_RUN_SPLITS]
+    for split, path in zip(SVHN_RUN_SPLITS, found):
+        if path is not None:
+            verified("svhn", split, path)
+    return REAL_SVHN if all(found) else SVHN_STANDIN
 
 
 def read_svhn_mat(path):
@@ -448,38 +469,70 @@ def load_svhn(split="train", source="auto", value_range=(0, 1), n=None):
     """SVHN digits: ``(x, y, source)`` with x float32 (N, 32, 32, 3) in ``value_range``, y int64
     (N,) in 0..9 (the centre digit), and source ``"real SVHN"`` or ``"SVHN stand-in"``.
 
-    ``source``: ``"real"`` uses the official ``.mat`` file, downloading it if missing (train
-    is about 180 MB); ``"standin"`` uses the procedurally rendered stand-in
-    (``course_utils.svhn_standin``); ``"auto"`` uses real SVHN if its file is in a data folder
-    and the stand-in otherwise, never downloading. A file on disk that is not the official one
-    (its md5 differs) is refused with ``NotOfficialFileError``, never labelled real SVHN. ``n`` takes the first n images (None: all;
-    the stand-in has the split sizes of real SVHN). Prints one line saying which data it uses.
+    ``source``: ``"auto"`` uses what ``svhn_source()`` decides for the whole run (real SVHN only
+    when the official train and test files are both in a data folder, the stand-in otherwise)
+    and never downloads; ``"real"`` uses the official ``.mat`` files, downloading the train and
+    test files (about 180 MB and 64 MB) and the asked split if missing, so that later
+    ``"auto"`` calls and the metrics use real SVHN too; ``"standin"`` uses the procedurally
+    rendered stand-in (``course_utils.svhn_standin``). A file on disk that is not the official
+    one (its md5 differs) is refused with ``NotOfficialFileError``, never labelled real SVHN.
+    ``n`` takes the first n images (None: all; the stand-in has the split sizes of real SVHN).
+    Prints one line saying which data it uses.
     """
     _check_choice("split", split, ("train", "test", "extra"))
     _check_choice("source", source, ("auto", "real", "standin"))
     _check_range(value_range)
     if n is not None and n < 0:
         raise ValueError(f"n={n} must be None (all images) or a count >= 0.")
-    path = None if source == "standin" else find("svhn", split)
-    if source == "real" and path is None:
-        path = fetch("svhn", split)
-    if path is not None:
-        images, labels = read_svhn_mat(verified("svhn", split, path))
-        if n is not None and n > len(images):
-            raise ValueError(f"n={n} but {path.name} holds {len(images):,} images.")
-        images, labels = images[:n], labels[:n]
+    if source == "real":
+        needed = dict.fromkeys(SVHN_RUN_SPLITS + (split,))
+        for each in needed:  # refuse a file that is not the official one before downloading others
+            if (path := find("svhn", each)) is not None:
+                verified("svhn", each, path)
+        for each in needed:
+            fetch("svhn", each)
+    if source == "real" or (source == "auto" and svhn_source() == REAL_SVHN):
+        images, labels = _load_real_svhn(split, n)
         used = REAL_SVHN
         print(f"Data: real SVHN, {split} split, {len(images):,} images")
     else:
         images, labels = svhn_standin.load(split, n)
         used = SVHN_STANDIN
-        line = (f"Data: SVHN stand-in, {split} split, {len(images):,} images: procedurally rendered "
-                f"house numbers, NOT real SVHN.")
-        if source == "auto":
-            line += (f" Real SVHN is not in the data folders; to use it, run "
-                     f"course_utils.data.fetch('svhn', '{split}') or notebook 00.")
-        print(line)
+        print(f"Data: SVHN stand-in, {split} split, {len(images):,} images: procedurally rendered "
+              f"house numbers, NOT real SVHN." + (_why_standin(split) if source == "auto" else ""))
     return _to_range(images, value_range), labels, used
+
+
+def _load_real_svhn(split, n):
+    """The first ``n`` images and labels of the official file of ``split``, which must be on disk."""
+    path = find("svhn", split)
+    if path is None:  # only "extra" can be missing here: svhn_source() found train and test
+        raise DataNotFoundError(
+            f"This run uses real SVHN (its train and test files are on disk), but "
+            f"{_entry('svhn', split).path} is in none of the data folders, and source='auto' never "
+            f"downloads. Run course_utils.data.fetch('svhn', '{split}') to download it, or pass "
+            f"source='real'.")
+    images, labels = read_svhn_mat(verified("svhn", split, path))
+    if n is not None and n > len(images):
+        raise ValueError(f"n={n} but {path.name} holds {len(images):,} images.")
+    return images[:n], labels[:n]
+
+
+def _why_standin(split):
+    """Why ``source="auto"`` chose the stand-in, and how to get real SVHN for the whole run."""
+    missing = [s for s in SVHN_RUN_SPLITS if find("svhn", s) is None]
+    if len(missing) == len(SVHN_RUN_SPLITS):
+        return (f" Real SVHN is not in the data folders; to use it, run "
+                f"course_utils.data.fetch('svhn', '{split}') or notebook 00.")
+    present = [s for s in SVHN_RUN_SPLITS if s not in missing]
+
+    def names(splits):
+        return " and ".join(Path(_entry("svhn", s).path).name for s in splits)
+
+    fetches = " and ".join(f"course_utils.data.fetch('svhn', '{s}')" for s in missing)
+    return (f" Real SVHN's {names(present)} is in the data folders but {names(missing)} is not, and "
+            f"a run takes all its splits from one source, so every split uses the stand-in; to use "
+            f"real SVHN, run {fetches} or notebook 00.")
 
 
 def load_svhn_sample():

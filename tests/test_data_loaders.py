@@ -183,6 +183,7 @@ def _registered_as_official(monkeypatch, split, path):
 
 def test_svhn_mat_orientation_channels_and_labels(data_dir, monkeypatch, capsys):
     _registered_as_official(monkeypatch, "train", _svhn_mat(data_dir / "svhn" / "train_32x32.mat"))
+    _registered_as_official(monkeypatch, "test", _svhn_mat(data_dir / "svhn" / "test_32x32.mat", n=4))
     x, y, source = data.load_svhn("train")
     assert source == data.REAL_SVHN == "real SVHN"
     assert "real SVHN" in capsys.readouterr().out
@@ -220,23 +221,27 @@ def test_svhn_file_that_is_not_the_official_one_is_refused(data_dir, source, cap
 
 
 def test_svhn_checksum_is_computed_once_per_version_of_the_file(data_dir, monkeypatch):
-    path = _svhn_mat(data_dir / "svhn" / "test_32x32.mat")
-    _registered_as_official(monkeypatch, "test", path)
+    for split in data.SVHN_RUN_SPLITS:
+        path = _svhn_mat(data_dir / "svhn" / f"{split}_32x32.mat")
+        _registered_as_official(monkeypatch, split, path)
     hashed = []
     real_md5 = hashlib.md5
     monkeypatch.setattr(data.hashlib, "md5", lambda *args: hashed.append(1) or real_md5(*args))
     data.load_svhn("test")
+    assert len(hashed) == 2  # the train and test files, both checked to decide the run's source
     data.load_svhn("test")
-    assert len(hashed) == 1, "the md5 of an unchanged file must come from the cache folder's record"
+    data.load_svhn("train")
+    assert len(hashed) == 2, "the md5 of an unchanged file must come from the cache folder's record"
     _svhn_mat(path, n=4)  # the file changes: other size and time stamp, other bytes
     with pytest.raises(data.NotOfficialFileError):
         data.load_svhn("test")
-    assert len(hashed) == 2
+    assert len(hashed) == 3
 
 
 def test_svhn_images_saved_as_floats_are_refused(data_dir, monkeypatch):
     path = _svhn_mat(data_dir / "svhn" / "test_32x32.mat", dtype=np.float64)
     _registered_as_official(monkeypatch, "test", path)  # reach the dtype check, past the checksum
+    _registered_as_official(monkeypatch, "train", _svhn_mat(data_dir / "svhn" / "train_32x32.mat"))
     with pytest.raises(data.CorruptFileError) as caught:
         data.load_svhn("test")
     message = str(caught.value)
@@ -255,29 +260,78 @@ def test_svhn_auto_never_downloads(data_dir, monkeypatch):
     assert source == data.SVHN_STANDIN
 
 
-def test_svhn_real_downloads_verifies_and_loads(data_dir, tmp_path, monkeypatch, capsys):
-    served = _svhn_mat(tmp_path / "server" / "test_32x32.mat", n=6)
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(served.parent))
+@pytest.fixture
+def svhn_server(tmp_path, monkeypatch):
+    """Small official-format train (5 images) and test (6 images) files, served over HTTP on
+    127.0.0.1 and registered, with their md5s, as the official files; yields the URLs by split."""
+    folder = tmp_path / "server"
+    sizes = {"train": 5, "test": 6}
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(folder))
     handler.log_message = lambda *args: None
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    try:
-        url = f"http://127.0.0.1:{httpd.server_address[1]}/test_32x32.mat"
-        md5 = hashlib.md5(served.read_bytes()).hexdigest()
-        files = dict(data.REGISTRY["svhn"].files)
-        files["test"] = data.DataFile("svhn/test_32x32.mat", md5, (url,))
-        old = data.REGISTRY["svhn"]
-        monkeypatch.setitem(data.REGISTRY, "svhn", data.Dataset(old.title, files, old.licence, old.source))
-        x, y, source = data.load_svhn("test", source="real")
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
+    old = data.REGISTRY["svhn"]
+    by_key, urls = dict(old.files), {}
+    for split, n in sizes.items():
+        served = _svhn_mat(folder / f"{split}_32x32.mat", n=n)
+        urls[split] = f"http://127.0.0.1:{httpd.server_address[1]}/{served.name}"
+        by_key[split] = data.DataFile(by_key[split].path, hashlib.md5(served.read_bytes()).hexdigest(), (urls[split],))
+    monkeypatch.setitem(data.REGISTRY, "svhn", data.Dataset(old.title, by_key, old.licence, old.source))
+    yield urls
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def test_svhn_real_downloads_every_split_of_a_run_verifies_and_loads(data_dir, svhn_server, tmp_path, capsys):
+    x, y, source = data.load_svhn("test", source="real")
     assert source == "real SVHN"
-    assert (data_dir / "svhn" / "test_32x32.mat").read_bytes() == served.read_bytes()
+    for split in ("train", "test"):  # train too: the metrics of the run measure on real SVHN as well
+        assert (data_dir / "svhn" / f"{split}_32x32.mat").read_bytes() == \
+            (tmp_path / "server" / f"{split}_32x32.mat").read_bytes()
     assert x.shape == (6, 32, 32, 3) and y.tolist() == [0, 1, 3, 7, 0, 9]
     assert x[4, 0, 5].tolist() == [1.0, 0.0, 0.0]
     out = capsys.readouterr().out
-    assert url in out and "real SVHN" in out and "6 images" in out
+    assert svhn_server["test"] in out and svhn_server["train"] in out
+    assert "Data: real SVHN, test split, 6 images" in out
+    assert data.svhn_source() == data.REAL_SVHN
+
+
+@pytest.mark.parametrize("present, missing", [("train", "test"), ("test", "train")])
+def test_svhn_one_split_on_disk_gives_the_standin_for_every_split(
+        data_dir, svhn_server, monkeypatch, capsys, present, missing):
+    from course_utils import metrics
+
+    monkeypatch.setattr(svhn_standin, "CHUNK_SIZE", 16)  # build only a few stand-in images
+    data.fetch("svhn", present)  # the official file of one split, downloaded from 127.0.0.1
+    capsys.readouterr()
+    assert data.svhn_source() == data.SVHN_STANDIN
+    assert metrics._source("svhn") == data.SVHN_STANDIN  # the classifier and its cache name
+    for split in ("train", "test"):
+        x, _, source = data.load_svhn(split, n=3)
+        assert source == data.SVHN_STANDIN and x.shape == (3, 32, 32, 3)
+        out = capsys.readouterr().out
+        assert f"Data: SVHN stand-in, {split} split, 3 images" in out and "NOT real SVHN" in out
+        assert f"{present}_32x32.mat is in the data folders but {missing}_32x32.mat is not" in out
+        assert f"course_utils.data.fetch('svhn', '{missing}')" in out
+        assert "Data: real SVHN" not in out
+    assert metrics._load_domain("svhn", "test", n=3)[2] == data.SVHN_STANDIN  # the metrics' test images
+
+    data.fetch("svhn", missing)  # now both: real SVHN for every split
+    assert data.svhn_source() == metrics._source("svhn") == data.REAL_SVHN
+    for split, n in (("train", 5), ("test", 6)):
+        x, _, source = data.load_svhn(split)
+        assert source == data.REAL_SVHN and len(x) == n
+        assert f"Data: real SVHN, {split} split, {n} images" in capsys.readouterr().out
+
+
+def test_svhn_extra_of_a_real_run_is_never_the_standin(data_dir, svhn_server, monkeypatch):
+    for split in data.SVHN_RUN_SPLITS:
+        data.fetch("svhn", split)
+    monkeypatch.setattr(data, "download", lambda *args: pytest.fail("source='auto' must not download"))
+    with pytest.raises(data.DataNotFoundError) as caught:
+        data.load_svhn("extra")
+    message = str(caught.value)
+    assert "svhn/extra_32x32.mat" in message and "fetch('svhn', 'extra')" in message
 
 
 def test_bad_arguments_are_explained(data_dir):
