@@ -258,14 +258,10 @@ def domain_classifier(domain):
     return _classifier_and_features(domain)[0]
 
 
-def _svhn_source():
-    """The SVHN that ``load_svhn(source="auto")`` would use, found without loading it."""
-    return data.REAL_SVHN if data.find("svhn", "train") is not None else data.SVHN_STANDIN
-
-
 def _source(domain):
-    """The data a domain's classifier and reference images come from ("MNIST" or which SVHN)."""
-    return "MNIST" if domain == "mnist" else _svhn_source()
+    """The data a domain's classifier and reference images come from: "MNIST", or the SVHN that
+    ``data.svhn_source()`` decides for the whole run (the one ``load_svhn`` uses for every split)."""
+    return "MNIST" if domain == "mnist" else data.svhn_source()
 
 
 def _classifier_and_features(domain):
