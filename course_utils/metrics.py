@@ -462,13 +462,17 @@ def report_generative_quality(samples, domain, n=10000, label=""):
 
     prefix = f"{label}: " if label else ""
     note = f"{m} samples vs {m} {source} test images"
-    results.report(f"{prefix}Frechet distance ({domain} classifier features)", distance, note=note)
+    model = label or None
+    results.report(f"{prefix}Frechet distance ({domain} classifier features)", distance, note=note,
+                   measure=results.FRECHET_DISTANCE, model=model, samples=m)
     results.report(f"{prefix}Frechet distance floor (real train vs real test)", real["floor"],
-                   note=f"{m} vs {m} {source} images")
+                   note=f"{m} vs {m} {source} images", measure=results.FRECHET_FLOOR, model=model, samples=m)
     results.report(f"{prefix}confidently classified (p >= {CONFIDENT_PROBABILITY:g})", 100 * confident, unit="%",
-                   note=f"real {source} test images: {100 * real['confident']:.1f}%")
+                   note=f"real {source} test images: {100 * real['confident']:.1f}%",
+                   measure=results.CONFIDENTLY_CLASSIFIED, model=model)
     results.report(f"{prefix}class coverage", coverage["classes_covered"], unit=f"of {NUM_CLASSES} classes",
-                   note=f"normalised entropy {coverage['normalised_entropy']:.3f}")
+                   note=f"normalised entropy {coverage['normalised_entropy']:.3f}",
+                   measure=results.CLASS_COVERAGE, model=model)
     _plot_counts(coverage["counts"], f"{prefix}classes of {m} samples ({domain} classifier)")
     return {"frechet_distance": distance, "floor": real["floor"], "confidently_classified": confident,
             "real_confidently_classified": real["confident"], "coverage": coverage}

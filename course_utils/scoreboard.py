@@ -2,9 +2,9 @@
 
 Every number is read from the results files of the full runs, ``solutions/results/NN_name.json``
 (written by ``python -m tools.run_course``); none is typed by hand. A number a file does not hold shows
-as "—". ``GENERATORS`` below says where each generator's numbers live: its results file, the label its
-notebook gave ``metrics.report_generative_quality`` and the names of its training-time and sampling-time
-entries. Correct a name there, and only there.
+as "—". ``GENERATORS`` below says where each generator's numbers live: its results file and the model
+its entries name; numbers are found by what they measure (``results.find``), never by their printed
+names. Correct a model name there, and only there.
 
     rows()              the data: one dict per generator
     markdown_table(rs)  the rows as a Markdown table (the README's scoreboard is this table)
@@ -24,48 +24,32 @@ RESULTS_DIR = REPO_ROOT / "solutions" / "results"
 MISSING = "—"
 SAMPLES = 10000  # the sampling-time column is the time to draw this many samples
 
-Generator = namedtuple("Generator", "name results_file label training_time sampling_time")
+Generator = namedtuple("Generator", "name results_file model training_time sampling_time")
 
-# Where each generator's numbers live. ``label``: the prefix of its quality entries
-# ("<label>: Frechet distance (mnist classifier features)", "<label>: class coverage", ...), as passed
-# to ``metrics.report_generative_quality(..., label=...)``; None: its notebook measures no sample quality.
-# ``training_time`` (unit "min"; a tuple of names: their sum, e.g. an autoencoder and the denoiser on its codes)
-# and ``sampling_time`` (unit "s", its note naming how many samples): entry names, None where the notebook
-# records no such time. Chapters 03, 07 and 08 name them
-# "<label>: training time" and "<label>: time to draw the samples" (chapter 04, written earlier, keeps
-# "training time"); each is timed with time.perf_counter() around the training and around drawing the samples
-# that are scored. A name no full run has written yet shows as "—" until the chapter is run in full again.
-# Chapter 11's names are built with f-strings from T = 1000 and QUICK_STEPS = 25 (a full run's values). Its
-# pixel-space model's ancestral sampler is scored on 300 samples only (1,000 U-Net calls per sample), so that
-# row's distance has a higher floor than the others; the table names the sample count beside it.
+# Where each generator's numbers live: its results file and the ``model`` its entries name
+# (``metrics.report_generative_quality(..., label=model)`` reports its quality). ``training_time``: the
+# models whose training times (``results.TRAINING_TIME``, minutes) add up to the generator's (latent
+# diffusion: its autoencoder and its denoiser; ``None``: the chapter's one unnamed training time);
+# ``sampling_time``: the model whose ``results.SAMPLING_TIME`` entry timed drawing the samples scored.
+# Chapter 11's pixel-space model's ancestral sampler is scored on 300 samples only (1,000 U-Net calls per
+# sample), so that row's distance has a higher floor than the others; the table names the sample count.
 GENERATORS = (
-    Generator("dense VAE", "03_variational_autoencoders.json", "dense VAE", "dense VAE: training time",
-              "dense VAE: time to draw the samples"),
-    Generator("conv VAE", "03_variational_autoencoders.json", "conv VAE", "conv VAE: training time",
-              "conv VAE: time to draw the samples"),
+    Generator("dense VAE", "03_variational_autoencoders.json", "dense VAE", ("dense VAE",), "dense VAE"),
+    Generator("conv VAE", "03_variational_autoencoders.json", "conv VAE", ("conv VAE",), "conv VAE"),
     Generator("VAE, autoregressive decoder", "03_variational_autoencoders.json", "conv VAE, autoregressive decoder",
-              "conv VAE, autoregressive decoder: training time",
-              "conv VAE, autoregressive decoder: time to draw the samples"),
-    Generator("dense GAN (averaged generator)", "04_gan_mnist.json", "averaged generator", "training time",
-              "averaged generator: time to draw the samples"),
-    Generator("AC-GAN", "07_conditional_gan.json", "AC-GAN", "AC-GAN: training time",
-              "AC-GAN: time to draw the samples"),
-    Generator("WGAN-GP (dense)", "08_gan_failure_modes_wgan_gp.json", "WGAN-GP (dense)",
-              "WGAN-GP (dense): training time", "WGAN-GP (dense): time to draw the samples"),
+              ("conv VAE, autoregressive decoder",), "conv VAE, autoregressive decoder"),
+    Generator("dense GAN (averaged generator)", "04_gan_mnist.json", "averaged generator", (None,),
+              "averaged generator"),
+    Generator("AC-GAN", "07_conditional_gan.json", "AC-GAN", ("AC-GAN",), "AC-GAN"),
+    Generator("WGAN-GP (dense)", "08_gan_failure_modes_wgan_gp.json", "WGAN-GP (dense)", ("WGAN-GP (dense)",),
+              "WGAN-GP (dense)"),
     Generator("pixel-space diffusion, DDPM 1000 steps", "11_diffusion_models.json", "pixel-space DDPM (DDPM 1000)",
-              "pixel-space DDPM: training time", "pixel-space DDPM (DDPM 1000): time to draw the samples"),
+              ("pixel-space DDPM",), "pixel-space DDPM (DDPM 1000)"),
     Generator("pixel-space diffusion, DDIM 25 steps", "11_diffusion_models.json", "pixel-space DDPM (DDIM 25)",
-              "pixel-space DDPM: training time", "pixel-space DDPM (DDIM 25): time to draw the samples"),
+              ("pixel-space DDPM",), "pixel-space DDPM (DDIM 25)"),
     Generator("latent diffusion, DDPM 1000 steps", "11_diffusion_models.json", "latent diffusion (DDPM 1000)",
-              ("autoencoder: training time", "latent diffusion: training time (denoiser)"),
-              "latent diffusion: time to draw samples"),
+              ("autoencoder", "latent diffusion (denoiser)"), "latent diffusion"),
 )
-
-# The quality entries of a label, as metrics.report_generative_quality names them.
-FRECHET = "{label}: Frechet distance (mnist classifier features)"
-FLOOR = "{label}: Frechet distance floor (real train vs real test)"
-CONFIDENT = "confidently classified"  # "{label}: confidently classified (p >= 0.9)"; the threshold may change
-COVERAGE = "{label}: class coverage"
 
 COLUMNS = ("generator", "Fréchet distance (floor)", "confidently classified", "class coverage", "training time",
            f"time to draw {SAMPLES:,} samples", "hardware, date")
@@ -79,26 +63,14 @@ def _record(results_dir, name, cache):
     return cache[name]
 
 
-def _value(metrics, name):
-    entry = metrics.get(name) if name else None
+def _value(entry):
     return None if entry is None else entry["value"]
 
 
-def entry_names(names):
-    """A ``training_time`` of ``GENERATORS`` (one entry name, a tuple of them, or None) as a tuple of names."""
-    return (names,) if isinstance(names, str) or names is None else tuple(names)
-
-
-def _minutes(metrics, names):
-    """The entry ``names`` (one name or a tuple of names, summed), or None if any is missing."""
-    values = [_value(metrics, name) for name in entry_names(names)]
+def _minutes(record, models):
+    """The training minutes of ``models`` added up, or None if any of them is missing."""
+    values = [_value(results.find(record, results.TRAINING_TIME, model)) for model in models]
     return None if None in values else sum(values)
-
-
-def _sample_count(note):
-    """The number of samples a note names ("10000 samples vs ...", "2000 samples, DDIM ..."), or None."""
-    found = re.search(r"(\d[\d,]*) samples", note or "")
-    return int(found.group(1).replace(",", "")) if found else None
 
 
 def rows(results_dir=RESULTS_DIR, running=None):
@@ -114,30 +86,21 @@ def rows(results_dir=RESULTS_DIR, running=None):
     cache, table = dict(running or {}), []
     for generator in GENERATORS:
         record = _record(results_dir, generator.results_file, cache)
-        metrics = record["metrics"] if record else {}
+        distance = results.find(record, results.FRECHET_DISTANCE, generator.model)
+        coverage = results.find(record, results.CLASS_COVERAGE, generator.model)
+        classes = re.search(r"of (\d+)", coverage.get("unit", "")) if coverage else None
+        sampling = results.find(record, results.SAMPLING_TIME, generator.sampling_time)
+        drawn = sampling.get("samples") if sampling else None
         row = {"generator": generator.name, "results_file": generator.results_file,
-               "frechet_distance": None, "floor": None, "samples": None, "confidently_classified": None,
-               "class_coverage": None, "classes": None, "training_time_min": None, "sampling_time_s": None,
-               "sampling_samples": None, "hardware": record["hardware"] if record else None,
-               "date": record["date"] if record else None}
-        if generator.label:
-            label = generator.label
-            row["frechet_distance"] = _value(metrics, FRECHET.format(label=label))
-            if row["frechet_distance"] is not None:
-                row["samples"] = _sample_count(metrics[FRECHET.format(label=label)].get("note"))
-            row["floor"] = _value(metrics, FLOOR.format(label=label))
-            confident = [name for name in metrics if name.startswith(f"{label}: ") and CONFIDENT in name]
-            row["confidently_classified"] = _value(metrics, confident[0]) if confident else None
-            row["class_coverage"] = _value(metrics, COVERAGE.format(label=label))
-            if row["class_coverage"] is not None:
-                found = re.search(r"of (\d+)", metrics[COVERAGE.format(label=label)].get("unit", ""))
-                row["classes"] = int(found.group(1)) if found else None
-        row["training_time_min"] = _minutes(metrics, generator.training_time)
-        seconds = _value(metrics, generator.sampling_time)
-        if seconds is not None:
-            drawn = _sample_count(metrics[generator.sampling_time].get("note"))
-            row["sampling_samples"] = drawn
-            row["sampling_time_s"] = seconds if drawn in (None, SAMPLES) else seconds * SAMPLES / drawn
+               "frechet_distance": _value(distance), "samples": distance.get("samples") if distance else None,
+               "floor": _value(results.find(record, results.FRECHET_FLOOR, generator.model)),
+               "confidently_classified": _value(results.find(record, results.CONFIDENTLY_CLASSIFIED, generator.model)),
+               "class_coverage": _value(coverage), "classes": int(classes.group(1)) if classes else None,
+               "training_time_min": _minutes(record, generator.training_time),
+               "sampling_time_s": None if sampling is None else (
+                   sampling["value"] if drawn in (None, SAMPLES) else sampling["value"] * SAMPLES / drawn),
+               "sampling_samples": drawn,
+               "hardware": record["hardware"] if record else None, "date": record["date"] if record else None}
         table.append(row)
     return table
 

@@ -78,3 +78,43 @@ def test_full_run_budgets_per_chapter_and_hardware():
     assert budget_for(Path("solutions/06_semi_supervised_gan_svhn.ipynb"), "full", cpu) is None
     assert budget_for(Path("solutions/06_semi_supervised_gan_svhn.ipynb"), "full", gpu) == 900
     assert budget_for(Path("solutions/04_gan_mnist.ipynb"), "smoke", cpu) == 120
+
+
+def test_a_number_records_what_it_measures_and_is_found_by_it(monkeypatch, tmp_path):
+    path = tmp_path / "r.json"
+    monkeypatch.setenv(runmode.RESULTS_FILE_VARIABLE, str(path))
+    results.report("GPT: validation bits per character", 2.1, unit="bits/char",
+                   measure=results.BITS_PER_CHARACTER, model="GPT")
+    results.report("GPT: Frechet distance", 3.5, measure=results.FRECHET_DISTANCE, model="GPT", samples=2000)
+    record = results.read(path)
+    entry = results.find(record, results.FRECHET_DISTANCE, "GPT")
+    assert (entry["value"], entry["samples"]) == (3.5, 2000)
+    assert results.find(record, results.BITS_PER_CHARACTER, "GPT")["value"] == 2.1
+    assert results.find(record, results.BITS_PER_CHARACTER) is None, "model None is the unnamed entry, not any"
+    with pytest.raises(ValueError, match="not one of"):
+        results.report("x", 1.0, measure="bits per char")
+
+
+@pytest.mark.parametrize("name, note, measure, model, samples", [
+    ("AC-GAN: Frechet distance (mnist classifier features)", "10000 samples vs 10000 mnist test images",
+     results.FRECHET_DISTANCE, "AC-GAN", 10000),
+    ("Frechet distance (mnist classifier features)", "500 samples vs 500", results.FRECHET_DISTANCE, None, 500),
+    ("conv VAE: Frechet distance floor (real train vs real test)", "", results.FRECHET_FLOOR, "conv VAE", None),
+    ("WGAN-GP (dense): confidently classified (p >= 0.9)", "", results.CONFIDENTLY_CLASSIFIED, "WGAN-GP (dense)", None),
+    ("training time", "64 epochs", results.TRAINING_TIME, None, None),
+    ("latent diffusion: training time (denoiser)", "", results.TRAINING_TIME, "latent diffusion (denoiser)", None),
+    ("latent diffusion: time to draw samples", "10000 samples, DDPM", results.SAMPLING_TIME, "latent diffusion", 10000),
+    ("validation bits per character, unigram baseline", "", results.BITS_PER_CHARACTER, "unigram baseline", None),
+    ("conv VAE (32-D latent) test -ELBO", "", results.NEGATIVE_ELBO, "conv VAE (32-D latent)", None),
+])
+def test_files_written_before_measures_existed_get_them_from_their_names(name, note, measure, model, samples):
+    entry = results.with_measure(name, {"value": 1.0, "unit": "", "note": note})
+    assert (entry["measure"], entry["model"], entry.get("samples")) == (measure, model, samples)
+    assert results.with_measure("training steps", {"value": 5}) == {"value": 5}, "no measure: left as it is"
+
+
+def test_two_entries_of_one_measure_and_model_are_an_error():
+    record = {"metrics": {"a": {"value": 1, "measure": results.PSNR, "model": "m"},
+                          "b": {"value": 2, "measure": results.PSNR, "model": "m"}}}
+    with pytest.raises(ValueError, match="report each once"):
+        results.find(record, results.PSNR, "m")

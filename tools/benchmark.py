@@ -68,7 +68,7 @@ import numpy as np
 import tensorflow as tf
 from keras import layers
 
-from course_utils import accelerator, data, metrics, runmode
+from course_utils import accelerator, data, metrics, results, runmode
 from course_utils.files import atomic_write
 from tools.notebook_code import notebook_definitions
 from tools.run_course import RESULTS_DIR, REPO_ROOT, versions, write_json
@@ -509,9 +509,11 @@ def chapter_training_minutes(results_dir=RESULTS_DIR):
     """Chapter 04's full-run training time in minutes, from its results file."""
     path = Path(results_dir) / "04_gan_mnist.json"
     try:
-        entry = json.loads(path.read_text())["metrics"]["training time"]
-    except (OSError, KeyError, ValueError) as error:
-        raise SystemExit(f"no chapter 04 training time in {path} ({error!r}): pass --minutes") from error
+        entry = results.find(results.read(path), results.TRAINING_TIME)
+    except (OSError, ValueError) as error:
+        raise SystemExit(f"{path} cannot be read ({error!r}): pass --minutes") from error
+    if entry is None:
+        raise SystemExit(f"no chapter 04 training time in {path}: pass --minutes")
     if entry.get("unit") != "min":
         raise SystemExit(f"{path}: the training time's unit is {entry.get('unit')!r}, not 'min': pass --minutes")
     return float(entry["value"])
@@ -520,7 +522,7 @@ def chapter_training_minutes(results_dir=RESULTS_DIR):
 def merge_into(path, updates):
     """Write ``updates`` into the JSON record at ``path``, keeping its other keys (the speed or quality case)."""
     path = Path(path)
-    record = json.loads(path.read_text()) if path.exists() else {}
+    record = results.read(path) or {}
     record.update(updates)
     write_json(path, record)
 

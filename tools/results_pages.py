@@ -39,21 +39,20 @@ TIME_END = "<!-- time:end -->"
 _TIME_BLOCK = re.compile(re.escape(TIME_START) + r".*?" + re.escape(TIME_END), re.S)
 _TIME_PARAGRAPH = re.compile(r"^\*\*Time\.\*\*.*?(?=\n[ \t]*\n|\Z)", re.S | re.M)  # before the markers existed
 
-# The one number per chapter in the README's table: results-file entry and the words shown for it.
+# The one number per chapter in the README's table: what it measures, of which model (None: the chapter's
+# one unnamed entry) and the words shown for it; found in the results file by ``results.find``.
 HEADLINE = {
-    "01_autoencoders": ("conv AE test MSE", "test MSE"),
-    "02_denoising_autoencoders": ("PSNR Gaussian denoised vs clean", "PSNR after denoising Gaussian noise"),
-    "03_variational_autoencoders": ("conv VAE, autoregressive decoder: test -ELBO", "test -ELBO"),
-    "04_gan_mnist": ("averaged generator: Frechet distance (mnist classifier features)", "Fréchet distance"),
-    "05_dcgan_svhn": ("DCGAN: Frechet distance (svhn classifier features)", "Fréchet distance"),
-    "06_semi_supervised_gan_svhn": ("GAN test accuracy, mean of 3 seeds", "test accuracy from 1,000 labels"),
-    "07_conditional_gan": ("AC-GAN: Frechet distance (mnist classifier features)", "Fréchet distance"),
-    "08_gan_failure_modes_wgan_gp": ("WGAN-GP (dense): Frechet distance (mnist classifier features)",
-                                     "Fréchet distance"),
-    "09_controllable_generation": ("Frechet distance (mnist classifier features)", "Fréchet distance"),
-    "10_text_generation_lstm": ("validation bits per character", "validation"),
-    "11_diffusion_models": ("latent diffusion (DDPM 1000): Frechet distance (mnist classifier features)",
-                            "Fréchet distance, latent diffusion"),
+    "01_autoencoders": (results.TEST_MSE, "conv AE", "test MSE"),
+    "02_denoising_autoencoders": (results.PSNR, "Gaussian denoised vs clean", "PSNR after denoising Gaussian noise"),
+    "03_variational_autoencoders": (results.NEGATIVE_ELBO, "conv VAE, autoregressive decoder", "test -ELBO"),
+    "04_gan_mnist": (results.FRECHET_DISTANCE, "averaged generator", "Fréchet distance"),
+    "05_dcgan_svhn": (results.FRECHET_DISTANCE, "DCGAN", "Fréchet distance"),
+    "06_semi_supervised_gan_svhn": (results.TEST_ACCURACY, "GAN", "test accuracy from 1,000 labels"),
+    "07_conditional_gan": (results.FRECHET_DISTANCE, "AC-GAN", "Fréchet distance"),
+    "08_gan_failure_modes_wgan_gp": (results.FRECHET_DISTANCE, "WGAN-GP (dense)", "Fréchet distance"),
+    "09_controllable_generation": (results.FRECHET_DISTANCE, None, "Fréchet distance"),
+    "10_text_generation_lstm": (results.BITS_PER_CHARACTER, None, "validation"),
+    "11_diffusion_models": (results.FRECHET_DISTANCE, "latent diffusion (DDPM 1000)", "Fréchet distance, latent diffusion"),
 }
 
 # Full-run times on one GPU, estimated (no GPU run measured them yet). A results file of a run on a
@@ -237,12 +236,12 @@ def headline(stem, record):
     """The chapter's one number in words, e.g. "Fréchet distance: 13.21", or "-" without one."""
     if record is None or stem not in HEADLINE:
         return "-"
-    name, words = HEADLINE[stem]
-    entry = record["metrics"].get(name)
+    measure, model, words = HEADLINE[stem]
+    entry = results.find(record, measure, model)
     if entry is None:
         return "-"
     unit = f" {entry['unit']}" if entry.get("unit") else ""
-    data = record["metrics"].get("data", {}).get("value", "")
+    data = (results.find(record, results.DATA) or {}).get("value", "")
     stand_in = " (SVHN stand-in)" if "stand-in" in data else ""
     return f"{words}: {_number(entry['value'])}{unit}{stand_in}"
 

@@ -38,7 +38,7 @@ import nbformat
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
-from course_utils import runmode
+from course_utils import results, runmode
 from course_utils.files import REPO_ROOT, atomic_write
 from tools import notebook_metadata, results_pages
 from tools.results_pages import RESULTS_DIR
@@ -136,7 +136,7 @@ def run_notebook(path, mode, hardware, resume=False):
     with tempfile.TemporaryDirectory() as tmp:
         results_file = Path(tmp) / "results.json"
         notebook, seconds = execute(path, mode, results_file, resume)
-        reported = json.loads(results_file.read_text()) if results_file.exists() else {}
+        reported = results.read(results_file) or {}
     if mode == "full":
         nbformat.write(notebook_metadata.normalize(drop_tensorflow_log(notebook)), path)
     budget = budget_for(path, mode, hardware)
