@@ -13,14 +13,21 @@
   labelled, procedurally rendered stand-in (``course_utils.svhn_standin``) when real SVHN is
   not on this machine. The choice is made once for a whole run, for every split
   (``svhn_source``): real SVHN only when its train and test files are both on disk.
+- ``load_celeba`` gives face crops (aligned CelebA, cropped on the face and resized, decoded once
+  and cached) from the official ``img_align_celeba.zip``, the local subset ``celeba-10k.zip`` or
+  any zip or folder of face images, with a sentence saying which images they are.
 """
 
 import gzip
 import hashlib
 import http.client
+import io
 import json
 import math
+import re
+import sys
 import urllib.request
+import zipfile
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -55,6 +62,10 @@ class ChecksumError(DownloadError):
     """A downloaded file's md5 differs from the registry's: the server sent other bytes."""
 
 
+class DownloadRefusedError(DownloadError):
+    """A host answered with a web page (a quota, sign-in or confirmation page) instead of the file."""
+
+
 class CorruptFileError(DataFileError):
     """A file on disk cannot be read: truncated, not the expected format, or a wrong header."""
 
@@ -73,6 +84,8 @@ class DataFile:
     path: str
     md5: str
     urls: tuple = ()  # empty: a local-only file the course cannot download
+    size: int = None  # bytes, announced before a download starts (None: unknown)
+    by_hand: str = ""  # how to get the file in a browser when its host refuses a script
 
 
 @dataclass(frozen=True)
@@ -100,6 +113,11 @@ def _idx_files(folder, md5s, *bases):
 
 
 _SVHN_URL = "http://ufldl.stanford.edu/housenumbers/"
+_CELEBA_PAGE = "https://mmlab.ie.cuhk.edu.hk/projects/CelebA.html"
+# The official aligned images are a file in the authors' Google Drive share. Its Drive id and md5
+# are those that torchvision lists for it (torchvision/datasets/celeba.py, CelebA.file_list:
+# "0B7EVK8r0v71pZjFTYXZWM3FlRnM", "00d2c5bc6d35e252742224ab0c1e8fcb", "img_align_celeba.zip").
+_CELEBA_DRIVE_ID = "0B7EVK8r0v71pZjFTYXZWM3FlRnM"
 
 REGISTRY = {
     "mnist": Dataset(
@@ -139,6 +157,27 @@ REGISTRY = {
         "it is cut from real SVHN, so with svhn/train_32x32.mat in a data folder "
         "load_svhn_sample() takes the first 1,083 images from that instead "
         "(course_utils.data.fetch('svhn', 'train') downloads it)",
+    ),
+    "celeba": Dataset(
+        "CelebA aligned faces (Liu et al., 2015): 202,599 JPEGs of 178x218",
+        {"images": DataFile(
+            "celeba/img_align_celeba.zip", "00d2c5bc6d35e252742224ab0c1e8fcb",
+            (f"https://drive.usercontent.google.com/download?id={_CELEBA_DRIVE_ID}&export=download&confirm=t",
+             f"https://drive.google.com/uc?export=download&id={_CELEBA_DRIVE_ID}"),
+            size=1_443_490_838,  # the size other public loaders check this file against; only announced here
+            by_hand=(f"Its host is a Google Drive share that often refuses scripts (a quota or confirmation "
+                     f"page instead of the file). Download it in a browser: open {_CELEBA_PAGE}, follow the "
+                     f"Google Drive link of \"Align&Cropped Images\" and download Img/img_align_celeba.zip, "
+                     f"or open https://drive.google.com/file/d/{_CELEBA_DRIVE_ID}/view."))},
+        "non-commercial research purposes only (the CelebA agreement)",
+        _CELEBA_PAGE,
+    ),
+    "celeba-10k": Dataset(
+        "the first 10,000 aligned CelebA faces, downscaled to 89x109 JPEGs (celebA/000001.jpg ...)",
+        {"images": DataFile("celeba-10k.zip", "d5642be433f4ab11bfba9b85825c4d53")},
+        "non-commercial research purposes only (CelebA)",
+        "it is a subset kept for machines without internet; elsewhere load_celeba() uses the official "
+        "img_align_celeba.zip (course_utils.data.fetch('celeba', 'images') downloads it)",
     ),
     "text": Dataset(
         "text corpora for character-level generation",
@@ -195,7 +234,7 @@ def fetch(dataset, file_key):
             f"Put it at {writable_dir() / entry.path}, or set {DATA_DIR_VARIABLE} to a folder "
             f"that holds {entry.path}."
         )
-    return download(entry.urls, writable_dir() / entry.path, entry.md5)
+    return download(entry.urls, writable_dir() / entry.path, entry.md5, size=entry.size, by_hand=entry.by_hand)
 
 
 def folder_role(folder):
@@ -277,6 +316,16 @@ def verified(dataset, file_key, path):
 # --- downloads ---------------------------------------------------------------------------------
 
 
+def _refusal(response, first_chunk):
+    """Why a response is a web page instead of the file (its title), or None if it is not one."""
+    starts_as_html = first_chunk.lstrip()[:15].lower().startswith((b"<!doctype html", b"<html"))
+    if response.headers.get_content_type() != "text/html" and not starts_as_html:
+        return None
+    title = re.search(rb"<title[^>]*>(.*?)</title>", first_chunk, re.IGNORECASE | re.DOTALL)
+    named = f' ("{title.group(1).decode("utf-8", "replace").strip()}")' if title else ""
+    return f"the server answered with a web page{named} instead of the file"
+
+
 def _download_once(url, dest, md5):
     """Stream ``url`` into ``dest``, which appears only if the transfer is complete and its md5
     matches; on any failure, interruption included, nothing is left behind."""
@@ -287,47 +336,68 @@ def _download_once(url, dest, md5):
         with urllib.request.urlopen(url, timeout=DOWNLOAD_TIMEOUT_S) as response:
             length = response.headers.get("Content-Length")
             total = int(length) if length is not None else None
+            chunk = response.read(1 << 20)
+            if (refused := _refusal(response, chunk)) is not None:
+                raise DownloadRefusedError(refused)
             with tqdm(total=total, unit="B", unit_scale=True, unit_divisor=1024, desc=dest.name) as bar:
-                while chunk := response.read(1 << 20):
+                while chunk:
                     out.write(chunk)
                     digest.update(chunk)
                     received += len(chunk)
                     bar.update(len(chunk))
+                    chunk = response.read(1 << 20)
         if total is not None and received != total:
             raise OSError(f"the transfer stopped after {received:,} of {total:,} bytes")
         if md5 is not None and digest.hexdigest() != md5:
             raise ChecksumError(f"wrong checksum: expected md5 {md5}, got md5 {digest.hexdigest()}")
 
 
-def download(urls, dest, md5=None):
+def _size_text(size):
+    """``1_443_490_838`` -> ``"about 1.4 GB, 1,443,490,838 bytes"``."""
+    for unit, scale in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if size >= scale:
+            return f"about {size / scale:.{1 if size < 10 * scale else 0}f} {unit}, {size:,} bytes"
+    return f"{size:,} bytes"
+
+
+def download(urls, dest, md5=None, size=None, by_hand=""):
     """Download a file to ``dest``, trying ``urls`` (one URL or a list of mirrors) in order.
 
     The bytes are checked against ``md5`` and written atomically: ``dest`` appears only when a
     download is complete and verified, and a failed or interrupted one leaves nothing behind.
-    If every URL fails, raises ``DownloadError`` (``ChecksumError`` if a server sent a file
-    with another md5) naming the file, the URLs and the folder to put the file in by hand.
-    Returns ``dest`` as a ``Path``.
+    ``size`` (bytes, if known) is announced before the transfer starts. If every URL fails,
+    raises ``DownloadError`` (``ChecksumError`` if a server sent a file with another md5,
+    ``DownloadRefusedError`` if one answered with a web page, e.g. a quota or confirmation page)
+    naming the file, the URLs and the folder to put the file in by hand; ``by_hand`` adds how to
+    get it in a browser. Returns ``dest`` as a ``Path``.
     """
     urls = [urls] if isinstance(urls, str) else list(urls)
     dest = Path(dest).resolve()
     dest.parent.mkdir(parents=True, exist_ok=True)
-    failures, wrong_checksum = [], False
+    failures, wrong_checksum, refused = [], False, False
     for url in urls:
-        print(f"Downloading {dest.name} from {url}")
+        print(f"Downloading {dest.name}" + (f" ({_size_text(size)})" if size else "") + f" from {url}")
         try:
             _download_once(url, dest, md5)
             return dest
         except ChecksumError as error:
             failures.append(f"    {url}\n        {error}")
             wrong_checksum = True
+        except DownloadRefusedError as error:
+            failures.append(f"    {url}\n        {error}")
+            refused = True
         except (OSError, http.client.HTTPException, ValueError) as error:
             failures.append(f"    {url}\n        {error}")
-    error_class = ChecksumError if wrong_checksum else DownloadError
+    error_class = ChecksumError if wrong_checksum else DownloadRefusedError if refused else DownloadError
+    checksum = f" (md5 {md5})" if md5 else ""
+    if by_hand:
+        as_is = ", the zip file itself (not unzipped)," if dest.suffix == ".zip" else ""
+        how = f"{by_hand}\nThen put {dest.name}{checksum}{as_is} in this folder:"
+    else:
+        how = (f"If this computer is offline, download {dest.name} by hand from one of these URLs{checksum} "
+               f"and put it in this folder:")
     raise error_class(
-        f"Could not download {dest.name}. Tried:\n" + "\n".join(failures) + "\n"
-        f"If this computer is offline, download {dest.name} by hand from one of these URLs"
-        + (f" (md5 {md5})" if md5 else "")
-        + f" and put it in this folder:\n    {dest.parent}\n"
+        f"Could not download {dest.name}. Tried:\n" + "\n".join(failures) + f"\n{how}\n    {dest.parent}\n"
         f"Or set {DATA_DIR_VARIABLE} to a folder that already holds it (see data/README.md)."
     )
 
@@ -557,3 +627,174 @@ def load_text(name):
     """A text corpus as one string: ``"tinyshakespeare"`` or ``"nietzsche"``. Downloads if missing."""
     _check_choice("name", name, tuple(REGISTRY["text"].files))
     return fetch("text", name).read_text(encoding="utf-8")
+
+
+# --- CelebA faces ------------------------------------------------------------------------------
+
+CELEBA_OFFICIAL = "CelebA, all 202,599 aligned images (the official img_align_celeba.zip)"
+CELEBA_10K = "CelebA, first 10,000 aligned images, downscaled"
+CELEBA_SOURCES = ("auto", "official", "celeba-10k")
+
+FACE_CENTRE = (89 / 178, 121 / 218)
+"""Centre of the face crop as fractions of an aligned CelebA image's width and height: in the
+official 178x218 images the eyes, nose and mouth sit around pixel (89, 121)."""
+FACE_SIDE = 128 / 178
+"""Side of the square face crop as a fraction of the image width: 128 of 178 pixels around pixel
+(89, 121), the CelebA crop of Karras et al. (2018, "Progressive Growing of GANs"; their
+dataset_tool.py, create_celeba): the face from brows to chin, and some hair."""
+FACE_CROP_VERSION = 1  # part of the cache file names: bump it whenever the crop or resize changes
+
+# The official partition of CelebA (list_eval_partition.txt) by image number: 1-162,770 train,
+# 162,771-182,637 validation (not used here), 182,638-202,599 test.
+_CELEBA_TRAIN_LAST, _CELEBA_TEST_FIRST = 162_770, 182_638
+FACES_TEST_SHARE = 0.1  # any other set of faces: the last tenth of the images (by file name) is the test split
+_IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
+
+
+def face_box(width, height):
+    """The square face crop ``(left, top, right, bottom)`` in pixels of a ``width`` x ``height``
+    aligned face image: side ``FACE_SIDE`` of the width, centred on ``FACE_CENTRE``, inside the image."""
+    side = min(round(FACE_SIDE * width), width, height)
+    left = min(max(round(FACE_CENTRE[0] * width - side / 2), 0), width - side)
+    top = min(max(round(FACE_CENTRE[1] * height - side / 2), 0), height - side)
+    return left, top, left + side, top + side
+
+
+def load_celeba(split="train", size=64, value_range=(0, 1), n=None, source="auto"):
+    """Face images: ``(x, source)`` with x float32 (N, size, size, 3) in ``value_range`` and
+    ``source`` the sentence that says which images they are (print or report it with the results).
+
+    Each image is cropped to a square on the face (``face_box``) and resized to ``size`` x ``size``
+    (Lanczos filter). ``source``:
+
+    - ``"auto"``: the official ``img_align_celeba.zip`` if it is in a data folder, else the
+      subset ``celeba-10k.zip`` if it is in one, else the official file is downloaded (about
+      1.4 GB; its size is printed first; when the host refuses, the error says how to fetch it
+      by hand and where to put it);
+    - ``"official"`` (found or downloaded) or ``"celeba-10k"`` (local only): that file;
+    - the path of a zip file or a folder of face images (``.jpg``, ``.jpeg``, ``.png``, in
+      subfolders too), aligned like CelebA's for the crop to frame the face.
+
+    Splits: the official images follow CelebA's own partition (train: images 1-162,770, test:
+    182,638-202,599, the validation images between are not used); any other set, the subset
+    included, is sorted by file name and its last tenth is the test split (the subset: train
+    the first 9,000, test the last 1,000; the same person may appear in both, as the subset has
+    no identity labels). ``n`` takes the first n images of the split (None: all).
+
+    The decoded, cropped images of a source are cached once per ``size`` in the cache folder
+    (``cache_dir() / "celeba"``, uint8): a later call reads them in seconds. The official set
+    takes about 2.5 GB there at 64x64 and 10 GB in memory as float32 (pass ``n`` for fewer).
+    Prints one line saying which images, which split and what shape.
+    """
+    _check_choice("split", split, ("train", "test"))
+    _check_range(value_range)
+    if n is not None and n < 0:
+        raise ValueError(f"n={n} must be None (all images) or a count >= 0.")
+    if not isinstance(size, int) or size < 8:
+        raise ValueError(f"size={size!r} must be a whole number of pixels >= 8, e.g. 64 or 32.")
+    path, description, key, official = _celeba_file(source)
+    images, names = _decoded_faces(path, key, size)
+    chosen, rule = _celeba_split(names, split, official)
+    if n is not None and n > len(chosen):
+        raise ValueError(f"n={n} but the {split} split of these images holds {len(chosen):,}.")
+    x = _to_range(images[chosen[:n]], value_range)
+    print(f"Data: {description}; {split} split ({rule}): {len(x):,} face crops of {size}x{size}, "
+          f"values in [{value_range[0]}, {value_range[1]}]")
+    return x, description
+
+
+def _celeba_file(source):
+    """The face images a run uses: ``(path, description, cache key, official)``, where
+    ``official`` says whether CelebA's own partition applies."""
+    if isinstance(source, str) and source in CELEBA_SOURCES:
+        if source == "auto":
+            source = "celeba-10k" if find("celeba", "images") is None and find("celeba-10k", "images") else "official"
+        dataset = "celeba" if source == "official" else source
+        path = verified(dataset, "images", fetch(dataset, "images"))
+        md5 = _entry(dataset, "images").md5
+        return (path, CELEBA_OFFICIAL if dataset == "celeba" else CELEBA_10K, f"{dataset}-{md5[:12]}",
+                dataset == "celeba")
+    path = Path(source).expanduser().resolve()
+    if path.is_file():
+        md5 = _md5_of(path)
+        for dataset, description in (("celeba", CELEBA_OFFICIAL), ("celeba-10k", CELEBA_10K)):
+            if md5 == _entry(dataset, "images").md5:  # a registered file under another name
+                return path, description, f"{dataset}-{md5[:12]}", dataset == "celeba"
+        return path, f"face images from {path.name}", f"local-{md5[:12]}", False
+    if path.is_dir():
+        listing = "\n".join(f"{p.relative_to(path)} {p.stat().st_size} {p.stat().st_mtime_ns}"
+                            for p in _image_files(path))
+        return path, f"face images in the folder {path.name}", \
+            f"folder-{hashlib.md5(listing.encode()).hexdigest()[:12]}", False
+    raise ValueError(f"source={source!r} is none of {', '.join(map(repr, CELEBA_SOURCES))}, and no zip file "
+                     f"or folder of face images is at {path}.")
+
+
+def _image_files(folder):
+    """The image files under ``folder``, sorted by their path inside it."""
+    return sorted((p for p in folder.rglob("*") if p.suffix.lower() in _IMAGE_SUFFIXES and p.is_file()
+                   and not any(part.startswith(".") for part in p.relative_to(folder).parts)),
+                  key=lambda p: p.relative_to(folder).as_posix())
+
+
+def _decoded_faces(path, key, size):
+    """uint8 face crops (N, size, size, 3) of every image in the zip or folder ``path`` and their
+    names, decoded once and then read from the cache file of ``key`` and ``size``."""
+    cached = cache_dir() / "celeba" / f"{key}-{size}px-crop{FACE_CROP_VERSION}.npz"
+    if cached.exists():
+        with np.load(cached) as stored:
+            return stored["images"], stored["names"]
+    if path.is_dir():
+        members = _image_files(path)
+        names = [p.relative_to(path).as_posix() for p in members]
+        images = _decode_all(path, names, size, lambda i: members[i].read_bytes())
+    else:
+        try:
+            with zipfile.ZipFile(path) as archive:
+                names = sorted(name for name in archive.namelist()
+                               if name.lower().endswith(_IMAGE_SUFFIXES) and not name.startswith("__MACOSX/"))
+                images = _decode_all(path, names, size, lambda i: archive.read(names[i]))
+        except (zipfile.BadZipFile, zlib.error, EOFError) as error:
+            raise CorruptFileError(_damaged(path, f"it is not a complete zip file ({error})")) from error
+    with files.atomic_write(cached, "wb") as f:
+        np.savez(f, images=images, names=np.array(names))
+    return images, np.array(names)
+
+
+def _decode_all(path, names, size, read):
+    """Crop and resize every image ``read(i)`` returns into one uint8 array, with a progress bar."""
+    from PIL import Image, UnidentifiedImageError
+    from tqdm import tqdm
+
+    if len(names) < 2:
+        raise DataFileError(f"{path} holds {len(names)} face image(s) ({', '.join(_IMAGE_SUFFIXES)}); "
+                            f"a train and a test split need at least 2.")
+    print(f"Decoding {len(names):,} face images from {path.name} once (crop on the face, {size}x{size}); "
+          f"they are cached in the data cache folder")
+    images = np.empty((len(names), size, size, 3), np.uint8)
+    for i in tqdm(range(len(names)), desc="faces", unit=" images", file=sys.stdout, mininterval=10):
+        try:
+            with Image.open(io.BytesIO(read(i))) as image:
+                image = image.convert("RGB")
+        except (UnidentifiedImageError, OSError, SyntaxError) as error:
+            raise CorruptFileError(_damaged(path, f"{names[i]} in it is not a readable image ({error})")) from error
+        box = face_box(*image.size)
+        if size > box[2] - box[0]:
+            raise ValueError(f"size={size} is larger than the face crop of {names[i]} ({box[2] - box[0]} "
+                             f"pixels), so it would only be blown up: choose size <= {box[2] - box[0]}.")
+        images[i] = np.asarray(image.resize((size, size), Image.Resampling.LANCZOS, box=box))
+    return images
+
+
+def _celeba_split(names, split, official):
+    """Indices of ``split`` among the sorted image ``names``, and the rule that chose them."""
+    if official:
+        numbers = np.array([int(Path(str(name)).stem) for name in names])
+        if split == "train":
+            return np.flatnonzero(numbers <= _CELEBA_TRAIN_LAST), "CelebA's partition: images 1-162,770"
+        return np.flatnonzero(numbers >= _CELEBA_TEST_FIRST), "CelebA's partition: images 182,638-202,599"
+    n_test = max(1, round(FACES_TEST_SHARE * len(names)))
+    n_train = len(names) - n_test
+    if split == "train":
+        return np.arange(n_train), f"the first {n_train:,} of {len(names):,} by file name"
+    return np.arange(n_train, len(names)), f"the last {n_test:,} of {len(names):,} by file name"

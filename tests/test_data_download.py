@@ -214,7 +214,8 @@ def test_registry_paths_match_the_shared_layout():
     paths = {f.path for dataset in data.REGISTRY.values() for f in dataset.files.values()}
     assert {"mnist/train-images-idx3-ubyte.gz", "mnist/t10k-labels-idx1-ubyte.gz",
             "svhn/train_32x32.mat", "text/tinyshakespeare.txt", "text/nietzsche.txt",
-            "svhn-sample/train_first_1083_images_nolabels.npy"} <= paths
+            "svhn-sample/train_first_1083_images_nolabels.npy", "celeba/img_align_celeba.zip",
+            "celeba-10k.zip"} <= paths
     for dataset in data.REGISTRY.values():
         for f in dataset.files.values():
             assert len(f.md5) == 32 and all(url.startswith("http") for url in f.urls)

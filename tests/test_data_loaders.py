@@ -5,12 +5,15 @@ Tests on real files read them from COURSE_DATA_DIR (see data/README.md) and are 
 when that variable is unset. Every other test uses temporary data folders.
 """
 
+import dataclasses
 import functools
 import gzip
 import hashlib
 import http.server
+import io
 import os
 import threading
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -173,12 +176,17 @@ def _svhn_mat(path, n=3, dtype=np.uint8):
     return path
 
 
+def _register(monkeypatch, dataset, key, **changes):
+    """Replace fields (md5, urls, size) of a registry entry for one test."""
+    old = data.REGISTRY[dataset]
+    by_key = dict(old.files)
+    by_key[key] = dataclasses.replace(by_key[key], **changes)
+    monkeypatch.setitem(data.REGISTRY, dataset, data.Dataset(old.title, by_key, old.licence, old.source))
+
+
 def _registered_as_official(monkeypatch, split, path):
     """Make the registry's md5 of ``svhn/<split>`` that of ``path`` (as if it were the official file)."""
-    old = data.REGISTRY["svhn"]
-    by_key = dict(old.files)
-    by_key[split] = data.DataFile(by_key[split].path, hashlib.md5(path.read_bytes()).hexdigest(), by_key[split].urls)
-    monkeypatch.setitem(data.REGISTRY, "svhn", data.Dataset(old.title, by_key, old.licence, old.source))
+    _register(monkeypatch, "svhn", split, md5=hashlib.md5(path.read_bytes()).hexdigest())
 
 
 def test_svhn_mat_orientation_channels_and_labels(data_dir, monkeypatch, capsys):
@@ -261,25 +269,30 @@ def test_svhn_auto_never_downloads(data_dir, monkeypatch):
 
 
 @pytest.fixture
-def svhn_server(tmp_path, monkeypatch):
-    """Small official-format train (5 images) and test (6 images) files, served over HTTP on
-    127.0.0.1 and registered, with their md5s, as the official files; yields the URLs by split."""
+def http_folder(tmp_path):
+    """``(folder, base URL)``: an HTTP server on 127.0.0.1 serving the files of a temporary folder."""
     folder = tmp_path / "server"
-    sizes = {"train": 5, "test": 6}
+    folder.mkdir()
     handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(folder))
     handler.log_message = lambda *args: None
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    old = data.REGISTRY["svhn"]
-    by_key, urls = dict(old.files), {}
-    for split, n in sizes.items():
-        served = _svhn_mat(folder / f"{split}_32x32.mat", n=n)
-        urls[split] = f"http://127.0.0.1:{httpd.server_address[1]}/{served.name}"
-        by_key[split] = data.DataFile(by_key[split].path, hashlib.md5(served.read_bytes()).hexdigest(), (urls[split],))
-    monkeypatch.setitem(data.REGISTRY, "svhn", data.Dataset(old.title, by_key, old.licence, old.source))
-    yield urls
+    yield folder, f"http://127.0.0.1:{httpd.server_address[1]}"
     httpd.shutdown()
     httpd.server_close()
+
+
+@pytest.fixture
+def svhn_server(http_folder, monkeypatch):
+    """Small official-format train (5 images) and test (6 images) files, served over HTTP on
+    127.0.0.1 and registered, with their md5s, as the official files; returns the URLs by split."""
+    folder, base = http_folder
+    urls = {}
+    for split, n in {"train": 5, "test": 6}.items():
+        served = _svhn_mat(folder / f"{split}_32x32.mat", n=n)
+        urls[split] = f"{base}/{served.name}"
+        _register(monkeypatch, "svhn", split, md5=hashlib.md5(served.read_bytes()).hexdigest(), urls=(urls[split],))
+    return urls
 
 
 def test_svhn_real_downloads_every_split_of_a_run_verifies_and_loads(data_dir, svhn_server, tmp_path, capsys):
@@ -357,3 +370,196 @@ def test_show_inventory_names_folders_by_role_and_every_registered_file(tmp_path
             assert entry.path in out
     assert "text/tinyshakespeare.txt" in out and "on disk" in out
     assert "missing: the course can download it" in out
+
+
+# --- CelebA faces: small zips and folders of JPEGs written by the tests ------------------------
+
+RED, BLUE = (220, 30, 30), (30, 30, 220)
+
+
+def _face(width, height, shade):
+    """An 'aligned face' JPEG: the face box of ``data.face_box`` red, everything around it blue;
+    the green channel of the box holds ``shade``, so that images cannot be mixed up."""
+    from PIL import Image
+
+    pixels = np.zeros((height, width, 3), np.uint8) + np.array(BLUE, np.uint8)
+    left, top, right, bottom = data.face_box(width, height)
+    pixels[top:bottom, left:right] = (RED[0], shade, RED[2])
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).save(buffer, "JPEG", quality=95)
+    return buffer.getvalue()
+
+
+def _faces_zip(path, numbers, width=178, height=218, folder="img_align_celeba"):
+    """A zip of face JPEGs named like CelebA's (``folder/000001.jpg``), image k with shade 10 * k."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr(f"{folder}/", b"")
+        for k, number in enumerate(numbers):
+            archive.writestr(f"{folder}/{number:06d}.jpg", _face(width, height, 10 * k))
+    return path
+
+
+def _assert_face_crops(x, shades, value_range=(0, 1)):
+    """Every crop shows only its face box (red, with its own green shade), no blue from around it."""
+    low, high = value_range
+    x = (x - low) / (high - low)  # back to [0, 1]
+    inner = x[:, 1:-1, 1:-1]  # the filter may blur one pixel of the edge
+    np.testing.assert_allclose(inner[..., 0], RED[0] / 255, atol=0.06)
+    np.testing.assert_allclose(inner[..., 2], RED[2] / 255, atol=0.06)
+    np.testing.assert_allclose(inner[..., 1].mean(axis=(1, 2)), np.array(shades) / 255, atol=0.03)
+
+
+def test_faces_from_a_zip_crop_resize_range_and_split(data_dir, tmp_path, capsys):
+    path = _faces_zip(tmp_path / "faces.zip", numbers=range(1, 7))
+    x, source = data.load_celeba("train", source=path)
+    assert source == "face images from faces.zip"
+    assert x.shape == (5, 64, 64, 3) and x.dtype == np.float32 and 0 <= x.min() and x.max() <= 1
+    _assert_face_crops(x, [0, 10, 20, 30, 40])
+    out = capsys.readouterr().out
+    assert "Data: face images from faces.zip; train split (the first 5 of 6 by file name): 5 face crops of 64x64" in out
+    x, _ = data.load_celeba("test", size=32, value_range=(-1, 1), source=str(path))
+    assert x.shape == (1, 32, 32, 3) and -1 <= x.min() and x.max() <= 1
+    _assert_face_crops(x, [50], value_range=(-1, 1))  # the last image by file name
+    x, _ = data.load_celeba("train", n=2, source=path)
+    assert len(x) == 2
+
+
+def test_faces_from_a_folder_at_the_subset_scale(data_dir, tmp_path):
+    folder = tmp_path / "my faces"
+    (folder / "b").mkdir(parents=True)
+    for k, name in enumerate(["a1.jpg", "a2.JPG", "b/b1.png", "b/b2.jpeg"]):
+        (folder / name).write_bytes(_face(89, 109, 10 * k))  # 89x109, as in celeba-10k.zip
+    (folder / "notes.txt").write_text("not an image")
+    x, source = data.load_celeba("train", source=folder)
+    assert source == "face images in the folder my faces" and x.shape == (3, 64, 64, 3)
+    _assert_face_crops(x, [0, 10, 20])
+    assert data.face_box(89, 109) == (12, 28, 76, 92)  # 64x64: at size 64 a crop, no resampling
+    assert data.face_box(178, 218) == (25, 57, 153, 185)  # the official images: 128x128 around (89, 121)
+    with pytest.raises(ValueError, match="size <= 64"):
+        data.load_celeba("train", size=96, source=folder)
+
+
+def test_faces_are_decoded_once_per_source_and_size(data_dir, tmp_path, monkeypatch):
+    decoded = []
+    decode_all = data._decode_all
+    monkeypatch.setattr(data, "_decode_all", lambda *args: decoded.append(args[2]) or decode_all(*args))
+    path = _faces_zip(tmp_path / "faces.zip", numbers=range(1, 5))
+    first, _ = data.load_celeba("train", source=path)
+    again, _ = data.load_celeba("test", source=path)
+    np.testing.assert_array_equal(data.load_celeba("train", source=path)[0], first)
+    assert decoded == [64] and len(again) == 1
+    data.load_celeba("train", size=32, source=path)
+    assert decoded == [64, 32]
+    cached = sorted(p.name for p in (data.cache_dir() / "celeba").iterdir())
+    assert len(cached) == 2 and all(name.endswith(f"-crop{data.FACE_CROP_VERSION}.npz") for name in cached)
+    _faces_zip(path, numbers=range(1, 6))  # other images under the same name: decoded anew
+    assert len(data.load_celeba("train", source=path)[0]) == 4 and decoded == [64, 32, 64]
+
+
+def test_faces_auto_uses_the_subset_when_present_and_never_downloads_it(data_dir, monkeypatch, capsys):
+    path = _faces_zip(data_dir / "celeba-10k.zip", numbers=range(1, 11), width=89, height=109, folder="celebA")
+    _register(monkeypatch, "celeba-10k", "images", md5=hashlib.md5(path.read_bytes()).hexdigest())
+    monkeypatch.setattr(data, "download", lambda *args, **kwargs: pytest.fail("the subset is on disk"))
+    x, source = data.load_celeba("test")
+    assert source == data.CELEBA_10K == "CelebA, first 10,000 aligned images, downscaled"
+    assert len(x) == 1
+    assert f"Data: {data.CELEBA_10K}; test split (the last 1 of 10 by file name)" in capsys.readouterr().out
+    _assert_face_crops(x, [90])
+
+
+OFFICIAL_NUMBERS = [1, 2, 162_770, 162_771, 182_637, 182_638, 202_599]  # train, train, train, valid x2, test x2
+
+
+def test_faces_official_download_announces_size_verifies_and_splits(data_dir, http_folder, monkeypatch, capsys):
+    folder, base = http_folder
+    served = _faces_zip(folder / "img_align_celeba.zip", OFFICIAL_NUMBERS)
+    _register(monkeypatch, "celeba", "images", md5=hashlib.md5(served.read_bytes()).hexdigest(),
+              urls=(f"{base}/img_align_celeba.zip",), size=served.stat().st_size)
+    x, source = data.load_celeba("test")  # nothing on disk: "auto" downloads the official file
+    assert source == data.CELEBA_OFFICIAL
+    assert (data_dir / "celeba" / "img_align_celeba.zip").read_bytes() == served.read_bytes()
+    out = capsys.readouterr().out
+    announced = f"Downloading img_align_celeba.zip (about {served.stat().st_size / 1e3:.0f} kB, " \
+                f"{served.stat().st_size:,} bytes) from {base}/img_align_celeba.zip"
+    assert announced in out and out.index(announced) < out.index("Decoding")
+    assert "test split (CelebA's partition: images 182,638-202,599): 2 face crops" in out
+    _assert_face_crops(x, [50, 60])
+    x, _ = data.load_celeba("train", source="official")
+    _assert_face_crops(x, [0, 10, 20])  # the validation images 162,771-182,637 are in neither split
+
+
+def _refusal_page(title):
+    return (f"<!DOCTYPE html><html><head><title>{title}</title></head><body><form action='/download'>"
+            f"<input type='submit' value='Download anyway'></form></body></html>").encode()
+
+
+def test_faces_refused_download_says_how_to_fetch_by_hand(data_dir, http_folder, monkeypatch):
+    folder, base = http_folder
+    (folder / "warning.html").write_bytes(_refusal_page("Google Drive - Virus scan warning"))  # text/html
+    (folder / "quota.zip").write_bytes(_refusal_page("Google Drive - Quota exceeded"))  # HTML sent as a zip
+    urls = (f"{base}/warning.html", f"{base}/quota.zip")
+    _register(monkeypatch, "celeba", "images", urls=urls)
+    with pytest.raises(data.DownloadRefusedError) as caught:
+        data.load_celeba("train", source="official")
+    assert isinstance(caught.value, data.DownloadError)
+    message = str(caught.value)
+    assert 'a web page ("Google Drive - Virus scan warning")' in message
+    assert 'a web page ("Google Drive - Quota exceeded")' in message
+    official = data.REGISTRY["celeba"].files["images"]
+    assert "https://mmlab.ie.cuhk.edu.hk/projects/CelebA.html" in message and "Img/img_align_celeba.zip" in message
+    assert f"Then put img_align_celeba.zip (md5 {official.md5})" in message and "not unzipped" in message
+    assert str(data_dir / "celeba") in message and all(url in message for url in urls)
+    assert list((data_dir / "celeba").iterdir()) == []  # nothing half-downloaded left behind
+
+
+def test_faces_download_with_the_wrong_checksum_leaves_nothing(data_dir, http_folder, monkeypatch):
+    folder, base = http_folder
+    served = _faces_zip(folder / "img_align_celeba.zip", OFFICIAL_NUMBERS)
+    _register(monkeypatch, "celeba", "images", urls=(f"{base}/img_align_celeba.zip",))  # the real md5
+    with pytest.raises(data.ChecksumError) as caught:
+        data.load_celeba("train", source="official")
+    message = str(caught.value)
+    assert f"got md5 {hashlib.md5(served.read_bytes()).hexdigest()}" in message
+    assert f"expected md5 {data.REGISTRY['celeba'].files['images'].md5}" in message
+    assert list((data_dir / "celeba").iterdir()) == []
+
+
+def test_faces_corrupt_zip_or_image_names_the_file(data_dir, tmp_path):
+    path = _faces_zip(tmp_path / "faces.zip", numbers=range(1, 5))
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    with pytest.raises(data.CorruptFileError, match="not a complete zip file") as caught:
+        data.load_celeba("train", source=path)
+    assert str(path) in str(caught.value)
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("faces/000001.jpg", _face(89, 109, 0))
+        archive.writestr("faces/000002.jpg", b"<html>not a JPEG</html>")
+    with pytest.raises(data.CorruptFileError, match="faces/000002.jpg in it is not a readable image"):
+        data.load_celeba("train", source=path)
+    assert not (data.cache_dir() / "celeba").exists() or not list((data.cache_dir() / "celeba").iterdir())
+
+
+def test_faces_official_file_on_disk_that_is_not_official_is_refused(data_dir):
+    _faces_zip(data_dir / "celeba" / "img_align_celeba.zip", numbers=range(1, 5))
+    with pytest.raises(data.NotOfficialFileError, match="not the official img_align_celeba.zip"):
+        data.load_celeba("train")
+
+
+def test_faces_bad_arguments_are_explained(data_dir, tmp_path):
+    with pytest.raises(ValueError, match="split"):
+        data.load_celeba("valid")
+    with pytest.raises(ValueError, match="size"):
+        data.load_celeba("train", size=0)
+    with pytest.raises(ValueError, match="no zip file or folder of face images"):
+        data.load_celeba("train", source=tmp_path / "absent.zip")
+    with pytest.raises(ValueError, match="value_range"):
+        data.load_celeba("train", value_range=(0, 255))
+
+
+@pytest.mark.needs_data("celeba-10k")
+def test_celeba_subset_on_the_real_file(real_data):
+    x, source = data.load_celeba("train")
+    assert source == data.CELEBA_10K and x.shape == (9000, 64, 64, 3) and x.dtype == np.float32
+    assert 0 <= x.min() and x.max() <= 1 and 0.3 < x.mean() < 0.6
+    x, _ = data.load_celeba("test", size=32, value_range=(-1, 1))
+    assert x.shape == (1000, 32, 32, 3) and -1 <= x.min() and x.max() <= 1
