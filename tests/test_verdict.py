@@ -1,11 +1,13 @@
-"""call_learner lets an unfinished exercise through and turns every other error into a verdict."""
+"""The check kit: call_learner lets an unfinished exercise through and turns every other error into a verdict;
+learner_array and scalar_result read every learner output; the comparisons never raise on shapes."""
 
 import numpy as np
 import pytest
 import tensorflow as tf
 
-from course_utils.checks import CheckFailed, call_learner
-from course_utils.checks._verdict import EXERCISE_PLACEHOLDER, unfinished_exercise
+from course_utils.checks import EXERCISE_PLACEHOLDER, CheckFailed, call_learner
+from course_utils.checks._numeric import close, close_in_norm, cosine
+from course_utils.checks._verdict import learner_array, scalar_result, unfinished_exercise
 
 
 def unfinished(x):
@@ -35,3 +37,47 @@ def test_unfinished_exercise_tells_the_placeholder_apart():
     assert unfinished_exercise(NotImplementedError(EXERCISE_PLACEHOLDER))
     assert not unfinished_exercise(NotImplementedError("Cannot convert a symbolic tf.Tensor to a numpy array"))
     assert not unfinished_exercise(ValueError(EXERCISE_PLACEHOLDER))
+
+
+# --- the one adaptor of learner outputs, and the comparisons ------------------------------------------
+
+
+@pytest.mark.parametrize("result, message", [
+    (None, "returned None: did you forget `return`"),
+    ("done", "should return numbers; it returned a str"),
+    ([[0.1, 0.2], [0.3]], "should return numbers; it returned a list"),
+    (np.zeros((2, 3, 5)), r"should return an array of shape \(4, 1\); it returned shape \(2, 3, 5\)\. Try this\."),
+])
+def test_learner_array_says_what_was_expected_and_what_came(result, message):
+    with pytest.raises(CheckFailed, match=message):
+        learner_array(result, "f", shape=(4, 1), hint="Try this.")
+
+
+def test_learner_array_takes_tensors_lists_and_keeps_an_asked_dtype():
+    assert learner_array(tf.constant([[1.0], [2.0]]), "f", shape=(2, 1)).dtype == np.float64
+    assert learner_array([1, 2], "f").tolist() == [1.0, 2.0]
+    assert learner_array(tf.constant([3, 4]), "f", dtype=None).dtype == np.int32
+
+
+@pytest.mark.parametrize("result", [tf.constant(2.5), 2.5, np.array([2.5])])
+def test_scalar_result_takes_one_number_in_any_form(result):
+    assert scalar_result(result, "loss") == 2.5
+
+
+@pytest.mark.parametrize("result, message", [(tf.constant([1.0, 2.0]), r"one number \(a scalar.*shape \(2,\)"),
+                                             ("2.5x", "should return numbers")])
+def test_scalar_result_names_what_came_instead(result, message):
+    with pytest.raises(CheckFailed, match=message):
+        scalar_result(result, "loss")
+
+
+def test_comparisons_say_false_for_different_shapes_instead_of_raising():
+    assert close([1.0, 2.0], [1.0, 2.0]) and not close([1.0, 2.0], [1.0, 2.0, 3.0]) and not close(1.0, [1.0])
+    assert close_in_norm([1.0, 2.0], [1.0, 2.0005]) and not close_in_norm([1.0], [1.0, 2.0])
+    assert cosine([1.0, 0.0], [2.0, 0.0]) == pytest.approx(1.0) and cosine([1.0], [1.0, 2.0]) == 0.0
+
+
+def test_tensorflows_empty_op_name_is_left_out_of_a_verdict():
+    with pytest.raises(CheckFailed) as failure:
+        call_learner("f(x)", lambda x: tf.reshape(x, [3]), tf.zeros([2]))
+    assert not str(failure.value).rstrip(".").endswith("name:")

@@ -37,7 +37,7 @@ from pathlib import Path
 import nbformat
 
 from course_utils.files import REPO_ROOT
-from course_utils.checks._verdict import EXERCISE_PLACEHOLDER as EXERCISE_MESSAGE
+from course_utils.checks import EXERCISE_PLACEHOLDER as EXERCISE_MESSAGE
 from tools import colab, notebook_metadata
 
 BEGIN_MARKER = "### BEGIN SOLUTION"

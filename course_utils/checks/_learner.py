@@ -131,17 +131,7 @@ def call_watched(what, function, *args, **kwargs):
     return result, gradient
 
 
-# --- what a learner's code returned, and a model's last activation (chapters 01-03) -----------------
-
-
-def learner_array(result, what):
-    """``result`` as a float64 NumPy array; None, or something that is not numbers, becomes a CheckFailed."""
-    require(result is not None, f"{what} returned None: did you forget `return`?")
-    try:
-        return np.asarray(result, dtype=np.float64)
-    except (TypeError, ValueError) as error:
-        raise CheckFailed(f"{what} should return numbers; it returned a {type(result).__name__}: "
-                          f"{str(result)[:80]!r}.") from error
+# --- a model's last activation (chapters 01-03) ------------------------------------------------------
 
 
 def final_activation(model):
@@ -218,13 +208,35 @@ def take_bounded(dataset, limit, what):
     return elements
 
 
-def pixel_output_message(outputs, what):
-    """Why ``outputs``, a batch of images that should come out of a sigmoid, are not pixels in [0, 1]; or None.
+def output_activation_message(model, wanted, what, consequence):
+    """A message when the activation that ``model`` applies last is readable and is not ``wanted``, else None.
 
-    Give a batch from inputs large enough to push the last layer far into both tails of its activation:
-    then a missing, a relu or a tanh output leaves [0, 1], a sigmoid after a relu stays above 0.5, and a
-    softmax shows as images whose pixels sum to 1 (or, over one channel, as an output of all ones).
+    This reads the model, not its outputs: a wrong activation is named whatever the random starting weights,
+    where a range check of the outputs fails only when they happen to leave the range.
     """
+    activation = final_activation(model)
+    if activation is None or activation == wanted:
+        return None
+    ending = "no activation (a linear output)" if activation == "linear" else f"activation '{activation}'"
+    return f"{what} ends with {ending}: {consequence} End it with activation='{wanted}'."
+
+
+def pixel_output_message(model, outputs, what):
+    """Why ``model``, whose ``outputs`` are a batch of images that should come out of a sigmoid, does not
+    return pixels in [0, 1]; or None.
+
+    A readable last activation other than a sigmoid or a softmax is named directly. Otherwise give a batch
+    from inputs large enough to push the last layer far into both tails of its activation: then an
+    unreadable missing, relu or tanh output leaves [0, 1], a sigmoid after a relu stays above 0.5 (whatever
+    the weights), and a softmax shows as images whose pixels sum to 1 (or, over one channel, as an output of
+    all ones).
+    """
+    if final_activation(model) != "softmax":  # a softmax is named by what it does, below
+        message = output_activation_message(
+            model, "sigmoid", what, "its values can fall outside [0, 1], and pixel intensities live in [0, 1] "
+            "(a sigmoid maps any number into it).")
+        if message is not None:
+            return message
     flat = outputs.reshape(len(outputs), -1)
     if not np.all(np.isfinite(flat)):
         return f"{what} returns NaN or infinite values: is there a division or a log of something that can be 0?"

@@ -1,4 +1,5 @@
-"""NumPy references the checks compare a learner's TensorFlow code with (float64, stable)."""
+"""NumPy references the checks compare a learner's TensorFlow code with (float64, stable), and the
+comparisons they use."""
 
 import numpy as np
 
@@ -39,3 +40,33 @@ def ce_of_probabilities(values, labels):
     """Mean sparse categorical cross-entropy of rows of ``values`` read as probabilities (renormalised)."""
     log_p = log_softmax(np.log(_clipped_probabilities(values)))
     return float(-np.mean(log_p[np.arange(len(labels)), labels]))
+
+
+# --- comparing a learner's numbers with a reference ----------------------------------------------------
+# Give these arrays that passed ``learner_array`` (or references): they never raise on a shape mismatch.
+
+
+def close(a, b, tol=1e-4):
+    """True when ``a`` and ``b`` have the same shape and agree within ``tol``, absolute and relative."""
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    return a.shape == b.shape and bool(np.allclose(a, b, rtol=tol, atol=tol))
+
+
+def flat(arrays):
+    """Arrays (e.g. the gradients of a model's variables) joined into one float64 vector."""
+    return np.concatenate([np.asarray(a, dtype=np.float64).reshape(-1) for a in arrays])
+
+
+def close_in_norm(a, b, tol=1e-3):
+    """True when vectors ``a`` and ``b`` have the same shape and ``|a - b| <= tol * |b|`` (for gradients,
+    whose entries vary too much in size for an entrywise tolerance)."""
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    return a.shape == b.shape and bool(np.linalg.norm(a - b) <= tol * max(np.linalg.norm(b), 1e-6))
+
+
+def cosine(a, b):
+    """The cosine of the angle between vectors ``a`` and ``b`` (0 when their shapes differ)."""
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    if a.shape != b.shape:
+        return 0.0
+    return float(a @ b / (np.linalg.norm(a) * np.linalg.norm(b) + 1e-30))

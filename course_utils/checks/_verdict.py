@@ -2,6 +2,7 @@
 
 import numpy as np
 
+from course_utils.checks._numeric import close
 from course_utils.errors import CourseError
 
 
@@ -40,6 +41,7 @@ def traced_error(error):
     name, message = type(error).__name__, str(error).strip()
     if "in user code:" in message:
         message = message.splitlines()[-1].strip().removeprefix(f"{name}: ")
+    message = message.removesuffix("name:").strip()  # TensorFlow's eager errors end with an empty " name: "
     return f"{name}: {message}"
 
 
@@ -65,11 +67,54 @@ def call_learner(what, function, *args, **kwargs):
         raise_learner_error(what, error)
 
 
-def scalar_result(result, what):
-    """The learner's result as one float, or a CheckFailed saying what was returned instead."""
+def learner_array(result, what, shape=None, hint="", dtype=np.float64):
+    """The learner's ``result`` as a NumPy array of ``dtype`` (float64; None keeps the learner's, e.g. integer
+    indices): the one adaptor every learner output goes through.
+
+    None, something that is not numbers (a string, a ragged list, a symbolic tensor), or, when ``shape`` is
+    given, an array of any other shape becomes a CheckFailed that says what was expected and what came;
+    ``hint`` (what to try) ends that message. The checks compare only arrays that passed here, so an
+    unexpected shape is named instead of crashing a comparison.
+    """
     require(result is not None, f"{what} returned None: did you forget `return`?")
-    array = np.asarray(result, dtype=np.float64)
-    require(array.size == 1, f"{what} should return one number (a mean over the batch); got shape {array.shape}.")
+    try:
+        array = np.asarray(result, dtype=dtype)
+    except Exception as error:  # noqa: BLE001 - whatever it is, it is not an array of numbers
+        raise CheckFailed(f"{what} should return numbers; it returned a {type(result).__name__}: "
+                          f"{str(result)[:80]!r}.") from error
+    if shape is not None and array.shape != tuple(shape):
+        raise CheckFailed(f"{what} should return an array of shape {tuple(shape)}; it returned shape "
+                          f"{array.shape}." + (f" {hint}" if hint else ""))
+    return array
+
+
+def call_with_stand_ins(what, function, *args, hint="", **kwargs):
+    """``call_learner`` for a learner's function that calls one of the check's stand-ins (a spy network): a
+    verdict the stand-in raised inside the learner's code reaches the learner as it is, not wrapped in
+    "raised CheckFailed"; ``hint`` (what to try) ends the message of any other error."""
+    try:
+        return call_learner(what, function, *args, **kwargs)
+    except CheckFailed as failure:
+        if isinstance(failure.__cause__, CheckFailed):
+            raise failure.__cause__ from None
+        if hint:
+            raise CheckFailed(f"{failure} {hint}") from failure.__cause__
+        raise
+
+
+def learner_pair(result, what, names):
+    """A learner's result that should be a pair, or a CheckFailed saying what came back (``names``: "a, b")."""
+    require(result is not None, f"{what} returned None: did you forget `return`?")
+    require(isinstance(result, (tuple, list)) and len(result) == 2,
+            f"{what} should return two things, ({names}); it returned a {type(result).__name__}.")
+    return result
+
+
+def scalar_result(result, what, hint="Average over the batch, e.g. with tf.reduce_mean."):
+    """The learner's result as one float, or a CheckFailed saying what was returned instead."""
+    array = learner_array(result, what)
+    require(array.size == 1, f"{what} should return one number (a scalar: the mean over the batch); it returned shape "
+                             f"{array.shape}." + (f" {hint}" if hint else ""))
     return float(array.reshape(()))
 
 
@@ -82,3 +127,15 @@ def match_named_mistake(value, expected, candidates, what):
         if np.isfinite(wrong_value) and np.isclose(value, wrong_value, rtol=1e-4, atol=1e-6):
             raise CheckFailed(message)
     raise CheckFailed(f"{what}: expected {expected:.6g}, got {value:.6g}.")
+
+
+def name_mistake(got, want, candidates, otherwise, tol=1e-4):
+    """Return if the array ``got`` equals ``want``; else raise the message of the first candidate mistake
+    ``(wrong, message)`` that ``got`` equals (candidates equal to ``want`` are skipped), or ``otherwise``.
+    Arrays of other shapes never match (give ``got`` through ``learner_array``)."""
+    if close(got, want, tol):
+        return
+    for wrong, message in candidates:
+        if not close(wrong, want, tol) and close(got, wrong, tol):
+            raise CheckFailed(message)
+    raise CheckFailed(otherwise)

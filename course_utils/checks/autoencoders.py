@@ -3,9 +3,10 @@
 import keras
 import numpy as np
 
-from course_utils.checks._learner import (final_activation, learner_array, missing_activation_message,
-                                          pixel_output_message, random_at_inference_message)
-from course_utils.checks._verdict import call_learner, match_named_mistake, passed, require
+from course_utils.checks._learner import (final_activation, missing_activation_message, pixel_output_message,
+                                          random_at_inference_message)
+from course_utils.checks._verdict import (call_learner, learner_array, match_named_mistake, passed, require,
+                                          scalar_result)
 
 MNIST_SHAPE = (28, 28, 1)
 
@@ -13,9 +14,7 @@ MNIST_SHAPE = (28, 28, 1)
 def _ratio(compression_ratio, image_shape, latent_dim):
     """The learner's ratio for one case, as a float."""
     what = f"compression_ratio({image_shape}, {latent_dim})"
-    value = learner_array(call_learner(f"{what} raised", compression_ratio, image_shape, latent_dim), what)
-    require(value.size == 1, f"{what} should return one number; it returned an array of shape {value.shape}.")
-    return float(value.reshape(()))
+    return scalar_result(call_learner(f"{what} raised", compression_ratio, image_shape, latent_dim), what, hint="")
 
 
 def check_compression_ratio(compression_ratio):
@@ -81,7 +80,7 @@ def _check_models(build, latent_dim, image_shape):
     require(decoded.shape == codes.shape[:1] + image_shape,
             f"the decoder should give back images of shape {codes.shape[:1] + image_shape}; got {decoded.shape}. "
             "End with a layer that has the image's shape (Reshape, or a Conv2D with 1 filter).")
-    message = pixel_output_message(decoded, "the decoder")
+    message = pixel_output_message(decoder, decoded, "the decoder")
     require(message is None, message)
 
     for model, name, inputs in ((encoder, "encoder", x), (decoder, "decoder", codes), (autoencoder, "autoencoder", x)):

@@ -7,10 +7,11 @@ the mistake when the answer matches a typical wrong one.
 import numpy as np
 import tensorflow as tf
 
-from course_utils.checks._learner import call_watched, missing_activation_message, run_compiled_twice
+from course_utils.checks._learner import (call_watched, final_activation, missing_activation_message,
+                                          output_activation_message, run_compiled_twice)
 from course_utils.checks._numeric import bce_of_probabilities, ce_of_probabilities, log_softmax, softmax
-from course_utils.checks._verdict import (CheckFailed, call_learner, match_named_mistake, passed, require,
-                                          scalar_result, unfinished_exercise)
+from course_utils.checks._verdict import (CheckFailed, call_learner, learner_array, match_named_mistake, passed,
+                                          require, scalar_result, unfinished_exercise)
 
 NUM_CLASSES = 10
 IMAGE_SHAPE = (28, 28, 1)
@@ -33,7 +34,7 @@ def _ce(logits, labels):
 
 def _generate(generator, noise, labels):
     try:
-        return np.asarray(generator([noise, labels], training=False))
+        images = generator([noise, labels], training=False)
     except Exception as error:
         raise CheckFailed(
             f"calling generator([noise, labels]) with noise {noise.shape} and integer labels {labels.shape} failed "
@@ -41,6 +42,7 @@ def _generate(generator, noise, labels):
             "keras.Input((latent_dim,)) and keras.Input((), dtype='int32') for the labels; embed the labels with "
             "layers.Embedding(10, dim) (not one-hot vectors) and concatenate the embedding with the noise."
         ) from error
+    return learner_array(images, "the generator")
 
 
 def check_generator(build_generator, latent_dim=100):
@@ -66,6 +68,16 @@ def check_generator(build_generator, latent_dim=100):
     images = _generate(generator, noise, labels)
     require(images.shape == (NUM_CLASSES, *IMAGE_SHAPE),
             f"expected images of shape ({NUM_CLASSES}, 28, 28, 1) for {NUM_CLASSES} labels; got {images.shape}.")
+    # The last activation is read from the model where it can be (whatever the starting weights); large noise
+    # drives the output layer to its limits and shows an activation the model does not reveal.
+    never_negative = ("the training images are scaled to [-1, 1], but the output layer ends with an activation whose "
+                      "values are >= 0 (sigmoid, relu or softmax). End the generator with tanh, like chapter 04.")
+    output = final_activation(generator)
+    require(output not in ("sigmoid", "relu", "softmax"),
+            f"the generated pixels are never negative (the last activation is {output}): {never_negative}")
+    unbounded = output_activation_message(generator, "tanh", "the generator", "its pixels are not held in [-1, 1], "
+                                          "the range the training images are scaled to.")
+    require(unbounded is None, unbounded)
     spread = np.abs(images - images[:1]).max()
     require(spread > 1e-4,
             "the same noise with ten different labels gives ten identical images: the generator ignores the "
@@ -74,12 +86,9 @@ def check_generator(build_generator, latent_dim=100):
     two = _generate(generator, other_noise, np.array([3, 3], dtype=np.int32))
     require(np.abs(two[0] - two[1]).max() > 1e-4,
             "two different noise vectors with the same label give the same image: the noise must reach the network.")
-    loud = _generate(generator, 50 * noise, labels)  # large noise drives the output layer to its limits
+    loud = _generate(generator, 50 * noise, labels)
     low, high = float(loud.min()), float(loud.max())
-    require(low < 0,
-            f"the generated pixels are never negative (the smallest is {low:.2f}), but the training images are "
-            "scaled to [-1, 1]: the output layer ends with an activation whose values are >= 0 (sigmoid, relu or "
-            "softmax). End the generator with tanh, like chapter 04.")
+    require(low < 0, f"the generated pixels are never negative (the smallest is {low:.2f}): {never_negative}")
     require(low >= -1.0 and high <= 1.0,
             f"generated pixels range over [{low:.3g}, {high:.3g}], outside [-1, 1]: the output layer has no tanh. "
             "End the generator with tanh, like chapter 04.")
@@ -142,12 +151,13 @@ def check_fake_batch(fake_batch, latent_dim=100):
     result = call_learner("fake_batch(generator, batch_size=1000, latent_dim) raised", fake_batch, spy,
                           tf.constant(1000), latent_dim)
     require(isinstance(result, (tuple, list)) and len(result) == 2, "return two things: (images, labels).")
-    require(not (np.ndim(result[0]) == 1 and np.ndim(result[1]) == 4),
+    images = learner_array(result[0], "fake_batch's images")
+    labels = learner_array(result[1], "fake_batch's labels", dtype=None)
+    require(not (images.ndim == 1 and labels.ndim == 4),
             "you return (labels, images): return (images, labels), in that order.")
     require(spy.calls, "fake_batch never called the generator.")
     require(spy.calls[-1] is not None, "call the generator with a list [noise, labels], as it was built.")
     noise, fed_labels, training = (np.asarray(part) if tf.is_tensor(part) else part for part in spy.calls[-1])
-    images, labels = (np.asarray(r) for r in result)
     require(noise.shape == (1000, latent_dim),
             f"the noise has shape {noise.shape}; expected (batch_size, latent_dim) = (1000, {latent_dim}).")
     require(len(np.unique(noise, axis=0)) == len(noise),

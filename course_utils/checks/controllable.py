@@ -7,18 +7,12 @@
 
 import numpy as np
 
-from course_utils.checks._learner import learner_array
-from course_utils.checks._numeric import log_softmax, softmax
-from course_utils.checks._verdict import CheckFailed, call_learner, passed, raise_learner_error, require
+from course_utils.checks._numeric import close, log_softmax, softmax
+from course_utils.checks._verdict import CheckFailed, call_learner, learner_array, passed, raise_learner_error, require
 
 _LOGITS = np.array([[2.0, 0.5, -1.0, 0.0],
                     [-0.5, 3.0, 1.0, 0.2],
                     [0.1, 0.1, 0.1, 4.0]], dtype=np.float32)
-
-
-def _close(a, b, tol=1e-4):
-    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
-    return a.shape == b.shape and np.allclose(a, b, atol=tol, rtol=tol)
 
 
 # --- the target-class score ---------------------------------------------------------------------
@@ -36,7 +30,7 @@ def check_target_log_probability(target_log_probability):
                              target_log_probability, logits, target)
     value = learner_array(score, "target_log_probability")
     by_row = log_softmax(_LOGITS)[target]
-    require(not _close(value, by_row),
+    require(not close(value, by_row),
             f"you picked row {target} of the log-probabilities (one image), not column {target} (the target "
             "class of every image): index [:, target].")
     require(
@@ -45,7 +39,7 @@ def check_target_log_probability(target_log_probability):
         "Do not average over the batch: the steering step needs each image's own score.",
     )
     expected = log_softmax(_LOGITS)[:, target]
-    if not _close(value, expected):
+    if not close(value, expected):
         mistakes = [
             (_LOGITS[:, target], "this is the raw logit of the target class, not a log-probability. Raising "
              "it can also raise every other logit; normalise with a log-softmax over the classes."),
@@ -60,7 +54,7 @@ def check_target_log_probability(target_log_probability):
              "probabilities): the classifier returns logits, so take one log-softmax of them."),
         ]
         for wrong, message in mistakes:
-            require(not _close(value, wrong), message)
+            require(not close(value, wrong), message)
         raise CheckFailed(
             f"for logits {_LOGITS.tolist()} and target {target} expected {np.round(expected, 4).tolist()}, "
             f"got {np.round(value, 4).tolist()}: log p(target | x) = log_softmax(logits)[:, target]."
@@ -181,10 +175,10 @@ def check_steering_step(steering_step):
     z64 = z.astype(np.float64)
     delta = new_z - z64
     expected = step_size * (g_log_p + g_prior)
-    if not _close(delta, expected):
+    if not close(delta, expected):
         require(not np.allclose(delta, 0.0), "z did not move: return z plus step_size times the gradient.")
         require(
-            not _close(new_z, expected) and not _close(new_z, expected / step_size),
+            not close(new_z, expected) and not close(new_z, expected / step_size),
             "you returned the step (or the gradient) itself; return the moved point z + step_size * gradient.",
         )
         mistakes = [
@@ -214,7 +208,7 @@ def check_steering_step(steering_step):
              "above, fix it first)."),
         ]
         for wrong, message in mistakes:
-            require(not _close(delta, wrong), message)
+            require(not close(delta, wrong), message)
         raise CheckFailed(
             "the new z is not z + step_size * grad_z[log p(target | G(z)) - prior_weight / 2 * ||z||^2]; "
             "check the objective (log-softmax of the classifier's logits at the target class, minus the "

@@ -11,9 +11,11 @@ import tensorflow as tf
 from course_utils.accelerator import global_policy
 from course_utils.checks._doubles import ConstantImage, RecordingOptimizer
 from course_utils.checks._learner import (NoiseSpy, TrainingSpy, call_training_step, final_activation,
-                                          missing_activation_message, random_at_inference_message,
-                                          require_fresh_noise_when_compiled, require_noise_per_image)
-from course_utils.checks._verdict import call_learner, passed, require
+                                          missing_activation_message, output_activation_message,
+                                          random_at_inference_message, require_fresh_noise_when_compiled,
+                                          require_noise_per_image)
+from course_utils.checks._numeric import cosine, flat
+from course_utils.checks._verdict import call_learner, learner_array, passed, require
 
 IMAGE_SHAPE = (32, 32, 3)
 
@@ -22,10 +24,8 @@ def check_scale_images(scale_images):
     """``scale_images(x)``: images in [0, 1] -> [-1, 1], the range of the generator's tanh."""
     # Two images whose pixels stay inside (0, 1), so that rescaling by the batch's min and max shows.
     x = np.array([0.1, 0.25, 0.4, 0.5, 0.6, 0.75, 0.8, 0.9], dtype=np.float32).reshape(2, 2, 2, 1)
-    y = call_learner("scale_images(x) raised", scale_images, x.copy())
-    require(y is not None, "scale_images returned None: did you forget `return`?")
-    require(np.shape(y) == x.shape, f"scale_images must keep the shape of its input {x.shape}; got {np.shape(y)}.")
-    y = np.asarray(y, dtype=np.float64)
+    y = learner_array(call_learner("scale_images(x) raised", scale_images, x.copy()), "scale_images", shape=x.shape,
+                      hint="Keep the shape of the input: scale every pixel.")
     mistakes = {
         "you doubled the pixels but did not subtract 1: [0, 1] * 2 is [0, 2], not [-1, 1].": 2 * x,
         "x - 0.5 gives [-0.5, 0.5]; the generator's tanh spans [-1, 1], so use 2 * x - 1.": x - 0.5,
@@ -88,8 +88,8 @@ def check_generator(build_generator, latent_dim=16):
             f"build_generator({latent_dim}) built a generator for noise of shape {declared}: use the "
             "latent_dim argument in keras.Input((latent_dim,)), not a fixed number.")
     z = np.random.default_rng(0).normal(size=(8, latent_dim)).astype(np.float32)
-    images = np.asarray(call_learner(f"calling your generator on noise of shape {z.shape} raised",
-                                     generator, z, training=False))
+    images = learner_array(call_learner(f"calling your generator on noise of shape {z.shape} raised",
+                                        generator, z, training=False), "your generator")
     if images.shape[1:3] != IMAGE_SHAPE[:2]:
         hint = ""
         if images.ndim == 4 and images.shape[1] in (10, 22, 46, 11, 23):
@@ -117,14 +117,19 @@ def check_generator(build_generator, latent_dim=16):
             "(Radford et al. 2016 found BN on the generator output made samples oscillate).")
     missing = missing_activation_message(generator, "Put a ReLU after each hidden layer (after its batch norm).")
     require(missing is None, missing)
-    # Large noise drives the output layer into saturation and shows its activation.
-    loud = np.asarray(call_learner("calling your generator on large noise raised", generator, 20.0 * z,
-                                   training=False))
+    # The last activation is read from the model where it can be (whatever the starting weights); large
+    # noise drives the output layer into saturation and shows an activation the model does not reveal.
     output = final_activation(generator)
-    require(loud.min() < -0.05,
-            f"the generator's output is never negative (its last activation: {output or 'unknown'}): a "
-            "sigmoid, softmax or ReLU output lies in [0, 1] or above, but the training images are scaled "
-            "to [-1, 1]. End with activation='tanh'.")
+    never_negative = (f"the generator's output is never negative (its last activation: {output or 'unknown'}): "
+                      "a sigmoid, softmax or ReLU output lies in [0, 1] or above, but the training images are "
+                      "scaled to [-1, 1]. End with activation='tanh'.")
+    require(output not in ("sigmoid", "softmax", "relu"), never_negative)
+    unbounded = output_activation_message(generator, "tanh", "the generator", "its values are not held in "
+                                          "[-1, 1], the range the training images are scaled to.")
+    require(unbounded is None, unbounded)
+    loud = learner_array(call_learner("calling your generator on large noise raised", generator, 20.0 * z,
+                                      training=False), "your generator")
+    require(loud.min() < -0.05, never_negative)
     require(loud.max() <= 1.0 + 1e-5 and loud.min() >= -1.0 - 1e-5,
             f"the generator's output reaches [{loud.min():.3g}, {loud.max():.3g}]: end it with a "
             "tanh activation, so that images lie in [-1, 1] like the scaled training data.")
@@ -170,8 +175,8 @@ def check_discriminator(build_discriminator):
             f"your discriminator is built for inputs of shape {declared}; SVHN images are {IMAGE_SHAPE}: "
             f"start with keras.Input({IMAGE_SHAPE}).")
     x = np.random.default_rng(0).uniform(-1, 1, size=(8, *IMAGE_SHAPE)).astype(np.float32)
-    logits = np.asarray(call_learner("calling your discriminator on images of shape (8, 32, 32, 3) raised",
-                                     discriminator, x, training=False))
+    logits = learner_array(call_learner("calling your discriminator on images of shape (8, 32, 32, 3) raised",
+                                        discriminator, x, training=False), "your discriminator")
     require(logits.shape == (8, 1),
             f"the discriminator should give one number per image, shape (8, 1); got {logits.shape}. "
             "End with Flatten() and Dense(1).")
@@ -241,10 +246,6 @@ def _tiny_gan(gan_class, latent_dim=_LATENT_DIM, shape=(4, 4, 1), n=64):
     return gan, generator, discriminator, real, spies
 
 
-def _flat(grads):
-    return np.concatenate([np.asarray(g, dtype=np.float64).reshape(-1) for g in grads])
-
-
 def _expected_gradients(generator, discriminator, real):
     """Gradients of the candidate losses (right ones and typical mistakes)."""
     bce = keras.losses.BinaryCrossentropy(from_logits=True)
@@ -264,16 +265,12 @@ def _expected_gradients(generator, discriminator, real):
             "probabilities": probabilities(ones, real_logits) + probabilities(zeros, fake_logits),
         }
     d_vars = discriminator.trainable_variables
-    d_grads = {name: _flat(tape.gradient(loss, d_vars)) for name, loss in d_losses.items()}
+    d_grads = {name: flat(tape.gradient(loss, d_vars)) for name, loss in d_losses.items()}
     del tape
     # The generator's gradient is (dLoss/dlogit) * dlogit/dimage; only the first factor differs.
     sigma = float(tf.sigmoid(fake_logits[0, 0]))
     g_factors = {"right": sigma - 1.0, "label0": sigma, "plus_d": 2.0 * sigma - 1.0, "saturating": -sigma}
     return d_grads, g_factors
-
-
-def _cosine(a, b):
-    return float(a @ b / (np.linalg.norm(a) * np.linalg.norm(b) + 1e-30))
 
 
 @global_policy("float32")  # the test doubles compare gradients: no 16-bit arithmetic here
@@ -297,7 +294,7 @@ def check_train_step(gan_class):
     g_got = _recorded_named(g_opt, "g", "generator", generator, "discriminator", discriminator)
     d_want, g_factors = _expected_gradients(generator, discriminator, real)
 
-    d_match = {name: _cosine(d_got, grad) for name, grad in d_want.items()}
+    d_match = {name: cosine(d_got, grad) for name, grad in d_want.items()}
     best = max(d_match, key=d_match.get)
     d_messages = {
         "swapped": "the discriminator's labels are swapped: real images get label 1, fakes label 0.",
@@ -319,7 +316,7 @@ def check_train_step(gan_class):
 
     # Every fake is the same image, so the generator's gradient is one direction times a factor.
     direction = _generator_direction(generator, discriminator)
-    require(abs(_cosine(g_got, direction)) > 0.99,
+    require(abs(cosine(g_got, direction)) > 0.99,
             "the generator's gradient does not come from the discriminator's verdict on its "
             "fakes: its loss should be bce(1, D(G(z))).")
     factor = float(g_got @ direction / (direction @ direction))
@@ -351,13 +348,13 @@ def _recorded_named(optimizer, short, who, network, other, other_network):
             f"some of the {who}'s gradients are None: compute its loss inside the GradientTape "
             "(the forward pass must run while the tape records).")
     by_id = {id(v): g for g, v in pairs}
-    return _flat([by_id[id(v)] for v in network.trainable_variables])
+    return flat([by_id[id(v)] for v in network.trainable_variables])
 
 
 def _generator_direction(generator, discriminator):
     with tf.GradientTape() as tape:
         logit = discriminator(generator(tf.zeros((1, _LATENT_DIM)), training=True), training=True)[0, 0]
-    return _flat(tape.gradient(logit, generator.trainable_variables))
+    return flat(tape.gradient(logit, generator.trainable_variables))
 
 
 def _generator_message(matches):

@@ -10,10 +10,9 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from course_utils.checks._learner import (learner_array, missing_activation_message, pixel_output_message,
-                                          random_at_inference_message, run_compiled_twice,
-                                          run_traced_without_batch_size, take_bounded)
-from course_utils.checks._verdict import call_learner, passed, require
+from course_utils.checks._learner import (missing_activation_message, pixel_output_message, random_at_inference_message,
+                                          run_compiled_twice, run_traced_without_batch_size, take_bounded)
+from course_utils.checks._verdict import call_learner, learner_array, passed, require
 
 _SHAPE = (64, 28, 28, 1)  # 50,176 pixels: enough to measure noise statistics to about 1%
 
@@ -289,7 +288,7 @@ def check_denoiser(model):
     # Inputs far outside [0, 1] drive the last layer into both tails of its activation.
     extreme = learner_array(call_learner("the model failed on a batch of large values", model, batch * 200.0 - 100.0),
                             "the model")
-    message = pixel_output_message(np.concatenate([out, extreme]), "the model")
+    message = pixel_output_message(model, np.concatenate([out, extreme]), "the model")
     require(message is None, message)
     message = random_at_inference_message(model, batch, "the model")
     require(message is None, message)

@@ -15,54 +15,14 @@ the layer's internals.
 import numpy as np
 
 from course_utils.checks._learner import run_compiled_twice
-from course_utils.checks._verdict import CheckFailed, call_learner, passed, require, scalar_result
+from course_utils.checks._numeric import close
+from course_utils.checks._verdict import (CheckFailed, call_learner, call_with_stand_ins, learner_array, learner_pair,
+                                          name_mistake, passed, require, scalar_result)
 
 NULL_LABEL = 10
 """The label that means "no label" (the unconditional branch of classifier-free guidance)."""
 
 LOG2 = np.log(2.0)
-
-
-def learner_array(result, what):
-    """The learner's result as a float64 array, or a CheckFailed saying what came back instead."""
-    require(result is not None, f"{what} returned None: did you forget `return`?")
-    try:
-        return np.asarray(result, dtype=np.float64)
-    except (TypeError, ValueError) as error:
-        raise CheckFailed(f"{what} should return a tensor of numbers; got {type(result).__name__}.") from error
-
-
-def _close(a, b, tol=1e-4):
-    return np.shape(a) == np.shape(b) and np.allclose(a, b, rtol=tol, atol=tol)
-
-
-def _name_mistake(got, want, candidates, otherwise, tol=1e-4):
-    """Return if ``got`` equals ``want``; else raise the message of the first candidate it equals."""
-    if _close(got, want, tol):
-        return
-    for wrong, message in candidates:
-        if not _close(wrong, want, tol) and _close(got, wrong, tol):
-            raise CheckFailed(message)
-    raise CheckFailed(otherwise)
-
-
-def _call(what, function, *args, **kwargs):
-    """``call_learner``, except that a verdict raised by one of our stand-ins inside the learner's code
-    reaches the learner as it is, not wrapped in "raised CheckFailed"."""
-    try:
-        return call_learner(what, function, *args, **kwargs)
-    except CheckFailed as failure:
-        if isinstance(failure.__cause__, CheckFailed):
-            raise failure.__cause__ from None
-        raise
-
-
-def _pair(result, what, names):
-    """A learner's result that should be a pair, or a CheckFailed saying what came back."""
-    require(result is not None, f"{what} returned None: did you forget `return`?")
-    require(isinstance(result, (tuple, list)) and len(result) == 2,
-            f"{what} should return two things, ({names}); it returned a {type(result).__name__}.")
-    return result
 
 
 # --- exercise 1: dequantisation and the logit transform ------------------------------------------
@@ -129,8 +89,8 @@ def check_dequantize_logit(dequantize_logit, alpha=0.05):
     x[0, 0, 0, 0], x[0, 0, 1, 0] = 0.0, 255.0  # both ends of the range
     u = rng.uniform(size=x.shape)
     what = f"calling dequantize_logit(x, u, alpha={alpha}) on pixels of shape {x.shape}"
-    result = _pair(call_learner(what, dequantize_logit, tf.constant(x, tf.float32), tf.constant(u, tf.float32),
-                                alpha), "dequantize_logit", "z, log_det")
+    result = learner_pair(call_learner(what, dequantize_logit, tf.constant(x, tf.float32), tf.constant(u, tf.float32),
+                                       alpha), "dequantize_logit", "z, log_det")
     z, log_det = learner_array(result[0], "dequantize_logit's z"), learner_array(result[1], "its log_det")
     require(z.shape == x.shape, f"z has shape {z.shape} for pixels of shape {x.shape}: the transform acts on "
                                 "every value, so z has the shape of x.")
@@ -142,12 +102,12 @@ def check_dequantize_logit(dequantize_logit, alpha=0.05):
             "inside (0, 1) even for black (0) and white (255) pixels.")
     want_z, want_log_det = logit_reference(x, u, alpha)
     candidates = _logit_candidates(x, u, alpha)
-    _name_mistake(z, want_z, [(wrong_z, message) for wrong_z, _, message in candidates],
-                  f"z differs from logit(alpha + (1 - 2 alpha) (x + u) / 256) (largest difference "
-                  f"{np.max(np.abs(z - want_z)):.3g}).")
-    _name_mistake(log_det, want_log_det, [(wrong, message) for _, wrong, message in candidates],
-                  f"z is right; the log-determinant is not: expected {np.round(want_log_det, 2)}, got "
-                  f"{np.round(log_det, 2)}. Per value it is -log 256 + log(1 - 2 alpha) - log s - log(1 - s).")
+    name_mistake(z, want_z, [(wrong_z, message) for wrong_z, _, message in candidates],
+                 f"z differs from logit(alpha + (1 - 2 alpha) (x + u) / 256) (largest difference "
+                 f"{np.max(np.abs(z - want_z)):.3g}).")
+    name_mistake(log_det, want_log_det, [(wrong, message) for _, wrong, message in candidates],
+                 f"z is right; the log-determinant is not: expected {np.round(want_log_det, 2)}, got "
+                 f"{np.round(log_det, 2)}. Per value it is -log 256 + log(1 - 2 alpha) - log s - log(1 - s).")
     passed("dequantize_logit: z = logit(alpha + (1 - 2 alpha) (x + u) / 256), log-det summed per image with its "
            "-log 256, log(1 - 2 alpha) and -log s - log(1 - s) terms")
 
@@ -173,8 +133,8 @@ def _forward(layer, x, what="forward"):
     """The layer's forward(x) as (y, log_det) NumPy arrays, with shapes checked."""
     import tensorflow as tf
 
-    result = _pair(call_learner(f"calling layer.{what}(x) on x of shape {x.shape}", layer.forward,
-                                tf.constant(x, tf.float32)), "forward", "y, log_det")
+    result = learner_pair(call_learner(f"calling layer.{what}(x) on x of shape {x.shape}", layer.forward,
+                                       tf.constant(x, tf.float32)), "forward", "y, log_det")
     y, log_det = learner_array(result[0], "forward's y"), learner_array(result[1], "forward's log_det")
     require(y.shape == x.shape, f"forward returns y of shape {y.shape} for x of shape {x.shape}: a flow keeps "
                                 "the shape of its input.")
@@ -189,8 +149,8 @@ def _require_scales_can_learn(layer, x):
     import tensorflow as tf
 
     with tf.GradientTape() as tape:
-        result = _pair(call_learner("calling layer.forward(x)", layer.forward, tf.constant(x, tf.float32)),
-                       "forward", "y, log_det")
+        result = learner_pair(call_learner("calling layer.forward(x)", layer.forward, tf.constant(x, tf.float32)),
+                              "forward", "y, log_det")
         total = tf.reduce_sum(result[1])
     weights = layer.trainable_variables
     require(len(weights) > 0,
@@ -252,7 +212,7 @@ def _coupling_verdict(layer, mask, rng):
     log_scales = np.log(scales)
     want = log_scales.reshape(n, -1).sum(axis=1)
     d = int(np.prod(mask.shape))
-    _name_mistake(log_det, want, [
+    name_mistake(log_det, want, [
         (-want, "the log-determinant has the wrong sign: y = x*exp(s) + t has derivative exp(s), so log|det| = "
                 "+sum(s) over the transformed part."),
         (want / d, "you average s over the values of an example: the log-determinant is its SUM over the "
@@ -267,7 +227,7 @@ def _coupling_verdict(layer, mask, rng):
     back = learner_array(call_learner("calling layer.inverse(y)", layer.inverse, tf.constant(y, tf.float32)),
                          "inverse")
     require(back.shape == x.shape, f"inverse returns shape {back.shape} for y of shape {y.shape}.")
-    _name_mistake(back, x, [
+    name_mistake(back, x, [
         ((y - shifts) * scales * change + y * keep,
          "inverse multiplies by exp(s): undo the scaling by DIVIDING, x = (y - t) * exp(-s)."),
         ((y * np.exp(-log_scales) - shifts) * change + y * keep,
@@ -281,7 +241,7 @@ def _coupling_verdict(layer, mask, rng):
     compiled = tf.function(lambda v: layer.inverse(layer.forward(v)[0]))
     first, _ = run_compiled_twice("forward and inverse, compiled by tf.function as in training, raised",
                                   compiled, tf.constant(x, tf.float32))
-    require(_close(first, x, 1e-3), "compiled with tf.function (as in training) inverse(forward(x)) is not x: "
+    require(close(first, x, 1e-3), "compiled with tf.function (as in training) inverse(forward(x)) is not x: "
                                     "use TensorFlow ops, not NumPy, inside forward and inverse.")
 
 
@@ -430,8 +390,8 @@ def check_flow_matching_loss(flow_matching_loss):
     x1 = rng.uniform(-1.0, 1.0, size=(n, dim))
     labels = np.arange(n) % 10
     spy = SpyVelocity(x1, offset)
-    loss = _call("calling flow_matching_loss(velocity_net, x1, labels)", flow_matching_loss, spy,
-                 tf.constant(x1, tf.float32), tf.constant(labels, tf.int32))
+    loss = call_with_stand_ins("calling flow_matching_loss(velocity_net, x1, labels)", flow_matching_loss, spy,
+                               tf.constant(x1, tf.float32), tf.constant(labels, tf.int32))
     require(len(spy.calls) > 0, "flow_matching_loss never called the network: predict the velocity with "
                                 "velocity_net([x_t, t, labels], training=True).")
     require(len(spy.calls) == 1, f"flow_matching_loss called the network {len(spy.calls)} times; once is enough.")
@@ -581,8 +541,8 @@ def _check_sampler(sampler, name, heun):
     x0 = rng.normal(size=(4, 3))
     for steps in (5, 1):
         velocity = CountingVelocity()
-        result = _call(f"calling {name}(velocity, x0, steps={steps})", sampler, velocity, tf.constant(x0, tf.float32),
-                       steps)
+        result = call_with_stand_ins(f"calling {name}(velocity, x0, steps={steps})", sampler, velocity,
+                                     tf.constant(x0, tf.float32), steps)
         got = learner_array(result, name)
         require(got.shape == x0.shape, f"{name} returns shape {got.shape} for x0 of shape {x0.shape}: return the "
                                        "final x (at t = 1) only, not the whole trajectory.")
@@ -593,11 +553,11 @@ def _check_sampler(sampler, name, heun):
                  f"{np.round(velocity.times, 3).tolist()}; it needs {calls} calls "
                  f"({'two per step' if heun else 'one per step'}), at t = 0, 1/steps, ..., (steps - 1)/steps"
                  f"{' and at the end of each step' if heun else ''}: take exactly `steps` steps of size 1 / steps.")
-        _name_mistake(got, want, _sampler_candidates(x0, steps, heun),
-                      count if len(velocity.times) != calls else
-                      f"with steps={steps} the result differs from the reference (largest difference "
-                      f"{np.max(np.abs(got - want)):.3g}); your velocity calls were at t = "
-                      f"{np.round(velocity.times, 3).tolist()}.", tol=1e-3)
+        name_mistake(got, want, _sampler_candidates(x0, steps, heun),
+                     count if len(velocity.times) != calls else
+                     f"with steps={steps} the result differs from the reference (largest difference "
+                     f"{np.max(np.abs(got - want)):.3g}); your velocity calls were at t = "
+                     f"{np.round(velocity.times, 3).tolist()}.", tol=1e-3)
         require(len(velocity.times) == calls, count)
 
 
@@ -652,9 +612,9 @@ def check_guided_velocity(guided_velocity):
     unconditional = np.full(x_t.shape, LabelEcho.UNCONDITIONAL)
     for scale in (3.0, 0.0, 1.0):
         echo = LabelEcho()
-        result = _call(f"calling guided_velocity(velocity_net, x_t, t, labels, scale={scale})", guided_velocity,
-                       echo, tf.constant(x_t, tf.float32), tf.constant(t, tf.float32), tf.constant(labels, tf.int32),
-                       scale)
+        result = call_with_stand_ins(f"calling guided_velocity(velocity_net, x_t, t, labels, scale={scale})",
+                                     guided_velocity, echo, tf.constant(x_t, tf.float32), tf.constant(t, tf.float32),
+                                     tf.constant(labels, tf.int32), scale)
         got = learner_array(result, "guided_velocity")
         require(got.shape == x_t.shape,
                 f"for x_t of shape {x_t.shape} you return shape {got.shape}: one guided velocity per example (if "
@@ -667,7 +627,7 @@ def check_guided_velocity(guided_velocity):
         require(set(labels) <= set(seen), "the network never got the requested labels: the conditional velocity "
                                           "is velocity_net([x_t, t, labels]).")
         want = unconditional + scale * (conditional - unconditional)
-        _name_mistake(got, want, [
+        name_mistake(got, want, [
             (conditional + scale * (unconditional - conditional),
              "the guidance weight is on the wrong branch: start from the UNCONDITIONAL velocity and move towards "
              "the conditional one, v_uncond + scale * (v_cond - v_uncond)."),

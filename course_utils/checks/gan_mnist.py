@@ -13,7 +13,8 @@ from course_utils.checks._doubles import ConstantImage, RecordingOptimizer
 from course_utils.checks._learner import (NoiseSpy, TrainingSpy, call_training_step, call_watched,
                                           require_fresh_noise_when_compiled, require_noise_per_image,
                                           take_bounded)
-from course_utils.checks._verdict import CheckFailed, call_learner, passed, require
+from course_utils.checks._numeric import close, close_in_norm, flat
+from course_utils.checks._verdict import CheckFailed, call_learner, learner_array, passed, require, scalar_result
 
 _bce = keras.losses.BinaryCrossentropy(from_logits=True)
 
@@ -23,18 +24,12 @@ def _bce_probabilities(labels, logits):
     return keras.losses.BinaryCrossentropy(from_logits=False)(labels, logits)
 
 
-def _scalar(value, what):
-    require(value is not None, f"{what} returned None: did you forget `return`?")
-    array = np.asarray(value)
-    require(array.shape == (), f"{what} must return one number (a scalar), averaged over the batch; "
-                               f"got shape {array.shape}. Reduce with tf.reduce_mean or use a Keras loss.")
-    require(np.isfinite(array), f"{what} returned {float(array)}: with logits, use "
-                                "BinaryCrossentropy(from_logits=True), which never takes log(0).")
-    return float(array)
-
-
-def _matches(value, candidate):
-    return abs(value - float(candidate)) <= 1e-4 * max(1.0, abs(float(candidate)))
+def _loss_value(value, what):
+    """The learner's loss as one finite float, or a CheckFailed naming what came instead."""
+    number = scalar_result(value, what, hint="Reduce with tf.reduce_mean or use a Keras loss.")
+    require(np.isfinite(number), f"{what} returned {number}: with logits, use "
+                                 "BinaryCrossentropy(from_logits=True), which never takes log(0).")
+    return number
 
 
 # --- exercise 1: the input pipeline ------------------------------------------------------------
@@ -167,15 +162,15 @@ def _discriminator_candidates(real, fake, smoothing):
 def check_discriminator_loss(discriminator_loss):
     """``discriminator_loss(real_logits, fake_logits, smoothing)``: BCE, real -> 1 - smoothing, fake -> 0."""
     for smoothing in (0.2, 0.0):
-        value = _scalar(call_learner(f"discriminator_loss(real_logits, fake_logits, {smoothing:g}) raised",
+        value = _loss_value(call_learner(f"discriminator_loss(real_logits, fake_logits, {smoothing:g}) raised",
                                      discriminator_loss, _REAL_LOGITS, _FAKE_LOGITS, smoothing),
                         "discriminator_loss")
         right, mistakes = _discriminator_candidates(_REAL_LOGITS, _FAKE_LOGITS, smoothing)
-        if _matches(value, right) or _matches(value, right / 2):  # the mean of the two terms is fine too
+        if close(value, right) or close(value, right / 2):  # the mean of the two terms is fine too
             continue
         for message, candidate in mistakes.items():
-            require(not (_matches(value, candidate) or _matches(value, candidate / 2)), message)
-        require(not _matches(value, 4 * right),
+            require(not (close(value, candidate) or close(value, candidate / 2)), message)
+        require(not close(value, 4 * right),
                 _SUMMED_MESSAGE)
         raise CheckFailed(
             f"with smoothing={smoothing} expected {float(right):.4f} (BCE of real logits against "
@@ -192,24 +187,24 @@ def check_discriminator_loss(discriminator_loss):
 def check_generator_loss(generator_loss):
     """``generator_loss(fake_logits)``: the non-saturating loss -log D(G(z)), i.e. BCE against 1."""
     fake = tf.constant([[-3.0], [0.5], [2.0]])
-    value = _scalar(call_learner("generator_loss(fake_logits) raised", generator_loss, fake), "generator_loss")
+    value = _loss_value(call_learner("generator_loss(fake_logits) raised", generator_loss, fake), "generator_loss")
     ones, zeros = tf.ones_like(fake), tf.zeros_like(fake)
     right = _bce(ones, fake)
-    if not _matches(value, right):
-        require(not _matches(value, -_bce(zeros, fake)),
+    if not close(value, right):
+        require(not close(value, -_bce(zeros, fake)),
                 "this is the saturating loss, minimising log(1 - D(G(z))). Its gradient vanishes when "
                 "the discriminator rejects the fakes, as it does early in training. Use the "
                 "non-saturating loss -log D(G(z)): BCE of the fake logits against label 1.")
-        require(not _matches(value, _bce(zeros, fake)),
+        require(not close(value, _bce(zeros, fake)),
                 "the fakes are labelled 0 (fake): the generator wants the discriminator to call its "
                 "images REAL, so its loss is BCE of the fake logits against label 1.")
-        require(not any(_matches(value, _bce(s * ones, fake)) for s in (0.7, 0.8, 0.9)),
+        require(not any(close(value, _bce(s * ones, fake)) for s in (0.7, 0.8, 0.9)),
                 "do not smooth the generator's labels: label smoothing belongs to the discriminator's "
                 "real labels only. The generator's target is exactly 1.")
-        require(not _matches(value, _bce_probabilities(ones, fake)),
+        require(not close(value, _bce_probabilities(ones, fake)),
                 "the loss treats the logits as probabilities: use BinaryCrossentropy(from_logits=True).")
-        require(not _matches(value, _bce(ones, tf.sigmoid(fake))), _SIGMOID_MESSAGE)
-        require(not _matches(value, len(fake) * right),
+        require(not close(value, _bce(ones, tf.sigmoid(fake))), _SIGMOID_MESSAGE)
+        require(not close(value, len(fake) * right),
                 _SUMMED_MESSAGE)
         raise CheckFailed(f"expected -mean(log D(G(z))) = {float(right):.4f} for these logits; got {value:.4f}.")
     rejected = tf.constant([[-8.0]])  # D(G(z)) = 0.0003: the discriminator is sure it is fake
@@ -245,14 +240,6 @@ def _tiny_gan(latent_dim, n=64):
     return generator, discriminator, noise_spy, g_spy, d_spy, real
 
 
-def _flat(grads):
-    return np.concatenate([np.asarray(g, dtype=np.float64).reshape(-1) for g in grads])
-
-
-def _close(a, b):
-    return np.linalg.norm(a - b) <= 1e-3 * max(np.linalg.norm(b), 1e-6)
-
-
 def _variables_of(call):
     return {id(variable) for _, variable in call}
 
@@ -276,8 +263,8 @@ def check_train_step(make_train_step, latent_dim=100, smoothing=0.2):
     require(isinstance(out, dict) and {"d_loss", "g_loss", "d_real", "d_fake"} <= set(out),
             f"train_step should return a dict with d_loss, g_loss, d_real and d_fake; got {out!r:.200}.")
     for key in ("d_loss", "g_loss", "d_real", "d_fake"):
-        require(np.asarray(out[key]).shape == () and np.isfinite(out[key]),
-                f"{key} should be one finite number; got {np.asarray(out[key])!r:.100}.")
+        value = learner_array(out[key], f"train_step's {key}")
+        require(value.shape == () and np.isfinite(value), f"{key} should be one finite number; got {value!r:.100}.")
     require(g_spy.flags and d_spy.flags, "train_step never called the generator or the discriminator.")
     require(all(flag is True for flag in g_spy.flags),
             "the generator is called without training=True in the training step: write "
@@ -326,22 +313,22 @@ def check_train_step(make_train_step, latent_dim=100, smoothing=0.2):
         }
     d_list = discriminator.trainable_variables
     d_given = {id(variable): grad for grad, variable in d_optimizer.calls[0]}
-    d_got = _flat([d_given[id(variable)] for variable in d_list])
-    d_right = _flat(tape.gradient(right, d_list))
-    if not (_close(d_got, d_right) or _close(d_got, d_right / 2)):
+    d_got = flat([d_given[id(variable)] for variable in d_list])
+    d_right = flat(tape.gradient(right, d_list))
+    if not (close_in_norm(d_got, d_right) or close_in_norm(d_got, d_right / 2)):
         for message, loss in mistakes.items():
-            d_wrong = _flat(tape.gradient(loss, d_list))
-            require(not (_close(d_got, d_wrong) or _close(d_got, d_wrong / 2)),
+            d_wrong = flat(tape.gradient(loss, d_list))
+            require(not (close_in_norm(d_got, d_wrong) or close_in_norm(d_got, d_wrong / 2)),
                     f"in the discriminator step, {message}")
         raise CheckFailed(
             "the discriminator's gradient does not match discriminator_loss(real_logits, fake_logits, "
             "smoothing) on one batch of real images and one batch of generated images. Did you pass "
             "`smoothing` on, and compute both logits inside the discriminator's tape?")
-    g_got = _flat(g_grads)
+    g_got = flat(g_grads)
     g_list = generator.trainable_variables
-    if not _close(g_got, _flat(tape.gradient(g_right, g_list))):
+    if not close_in_norm(g_got, flat(tape.gradient(g_right, g_list))):
         for message, loss in g_mistakes.items():
-            require(not _close(g_got, _flat(tape.gradient(loss, g_list))), f"in the generator step, {message}")
+            require(not close_in_norm(g_got, flat(tape.gradient(loss, g_list))), f"in the generator step, {message}")
         raise CheckFailed("the generator's gradient does not match generator_loss(discriminator(fakes)).")
     del tape
     require_fresh_noise_when_compiled(train_step, tf.constant(real), noise_spy)

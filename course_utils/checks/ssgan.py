@@ -5,7 +5,8 @@ import tensorflow as tf
 
 from course_utils.checks._learner import call_watched
 from course_utils.checks._numeric import logsumexp, softmax
-from course_utils.checks._verdict import call_learner, match_named_mistake, passed, require
+from course_utils.checks._verdict import (call_learner, learner_array, match_named_mistake, passed, require,
+                                          scalar_result)
 
 NUM_CLASSES = 10
 
@@ -18,15 +19,6 @@ def _reference_unsupervised(real, fake):
     return float(np.mean(_softplus(-logsumexp(real))) + np.mean(_softplus(logsumexp(fake))))
 
 
-def _one_number(value, what):
-    """The learner's loss as a float, or a CheckFailed saying why it is not one number."""
-    require(value is not None, f"{what} returned None: did you forget `return`?")
-    require(np.ndim(value) == 0,
-            f"{what} should return one number (the mean over the batch), not shape {np.shape(value)}: wrap "
-            "the terms in tf.reduce_mean.")
-    return float(value)
-
-
 def check_unsupervised_loss(unsupervised_discriminator_loss):
     """``unsupervised_discriminator_loss(real_logits, fake_logits)`` -> a scalar:
     ``-mean log D(x_real) - mean log(1 - D(x_fake))`` with ``D = Z / (Z + 1)``, ``Z = sum_k exp(l_k)``."""
@@ -34,7 +26,7 @@ def check_unsupervised_loss(unsupervised_discriminator_loss):
     real = rng.normal(1.0, 2.0, size=(16, NUM_CLASSES)).astype(np.float32)
     fake = rng.normal(-1.0, 2.0, size=(12, NUM_CLASSES)).astype(np.float32)
     what = "unsupervised_discriminator_loss"
-    value = _one_number(call_learner(f"{what}(real_logits, fake_logits) raised", unsupervised_discriminator_loss,
+    value = scalar_result(call_learner(f"{what}(real_logits, fake_logits) raised", unsupervised_discriminator_loss,
                                      tf.constant(real), tf.constant(fake)), what)
     want = _reference_unsupervised(real, fake)
     lse_r, lse_f = logsumexp(real), logsumexp(fake)
@@ -65,7 +57,7 @@ def check_unsupervised_loss(unsupervised_discriminator_loss):
          "tf.reduce_logsumexp(logits, axis=1)."),
     ], "the loss is mean(softplus(-LSE(real logits))) + mean(softplus(LSE(fake logits))); for our test logits")
     big = np.full((2, NUM_CLASSES), 200.0, np.float32)
-    extreme = _one_number(call_learner(f"{what} raised on logits of 200", unsupervised_discriminator_loss,
+    extreme = scalar_result(call_learner(f"{what} raised on logits of 200", unsupervised_discriminator_loss,
                                        tf.constant(big), tf.constant(-big)), what)
     require(np.isfinite(extreme),
             "the loss is inf or NaN for large logits (200): compute it with tf.reduce_logsumexp "
@@ -83,7 +75,7 @@ def check_feature_matching_loss(feature_matching_loss):
     what = "feature_matching_loss"
     loss, gradient = call_watched(f"{what}(real_features, fake_features) raised", feature_matching_loss,
                                   real_tensor, fake_tensor)
-    value = _one_number(loss, what)
+    value = scalar_result(loss, what)
     gap = real.mean(axis=0) - fake.mean(axis=0)
     per_sample = np.mean((real - fake) ** 2)
     require(not (np.isclose(value, per_sample, rtol=1e-4) or np.isclose(value, per_sample * 5, rtol=1e-4)),
@@ -126,8 +118,7 @@ def check_feature_matching_loss(feature_matching_loss):
 def _indices(labelled_subset, y, seed, exclude):
     """The learner's ``labelled_subset(y, 5, seed, exclude)``, required to be a 1-D array of indices into y."""
     chosen = call_learner(f"labelled_subset(y, 5, {seed}, exclude) raised", labelled_subset, y, 5, seed, exclude)
-    require(chosen is not None, "labelled_subset returned None: did you forget `return`?")
-    chosen = np.asarray(chosen)
+    chosen = learner_array(chosen, "labelled_subset", dtype=None)
     require(chosen.ndim == 1 and np.issubdtype(chosen.dtype, np.integer),
             f"return a 1-D array of integer indices into y; got {chosen.dtype} of shape {chosen.shape}"
             + (": concatenate the per-class arrays into one." if chosen.ndim == 2 else "."))

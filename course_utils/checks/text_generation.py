@@ -10,9 +10,9 @@ import math
 
 import numpy as np
 
-from course_utils.checks._learner import learner_array
 from course_utils.checks._numeric import ce_of_probabilities, log_softmax, softmax
-from course_utils.checks._verdict import CheckFailed, call_learner, passed, require, scalar_result, traced_error
+from course_utils.checks._verdict import (CheckFailed, call_learner, learner_array, passed, require, scalar_result,
+                                          traced_error)
 
 # Logits of a 4-character toy vocabulary: far enough apart that the wrong ways of applying a
 # temperature give clearly different character frequencies.
@@ -23,6 +23,14 @@ _TOLERANCE = 0.07  # total variation distance; sampling noise with 1,500 draws s
 
 
 # --- windows ------------------------------------------------------------------------------------
+
+
+def _id_sequence(part, what):
+    """One half of the learner's pair as a list of ids, or a CheckFailed if it is not a 1-D sequence."""
+    ids = learner_array(part, what)
+    require(ids.ndim == 1, f"{what} should be a 1-D sequence of ids, shape (L,); it has shape {ids.shape}. Slice "
+                           "the window (window[:-1], window[1:]) instead of indexing one id (window[-1]).")
+    return ids.astype(np.int64).tolist()
 
 
 def check_split_input_target(split_input_target):
@@ -43,7 +51,7 @@ def check_split_input_target(split_input_target):
         isinstance(pair, tuple) and len(pair) == 2,
         f"split_input_target should return a pair (inputs, targets); got {type(pair).__name__}.",
     )
-    inputs, targets = (learner_array(part, f"split_input_target's {name}").astype(np.int64).tolist()
+    inputs, targets = (_id_sequence(part, f"split_input_target's {name}")
                        for part, name in zip(pair, ("inputs", "targets")))
     ids = np.asarray(window).tolist()
     require(

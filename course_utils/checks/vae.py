@@ -9,9 +9,11 @@ most likely one.
 import numpy as np
 import tensorflow as tf
 
-from course_utils.checks._learner import (call_watched, learner_array, run_compiled_twice,
-                                          run_traced_without_batch_size)
-from course_utils.checks._verdict import CheckFailed, call_learner, passed, require
+from course_utils.checks._learner import call_watched, run_compiled_twice, run_traced_without_batch_size
+from course_utils.checks._numeric import close
+from course_utils.checks._verdict import CheckFailed, call_learner, learner_array, passed, require
+
+_TOLERANCE = 1e-3  # the learner's float32 sums (784 pixels for the ELBO) against float64 references
 
 
 def _call(fn, *arrays):
@@ -25,10 +27,6 @@ def _call(fn, *arrays):
             "do: is there a sqrt or log of log_var (the variance is exp(log_var), the standard deviation "
             "exp(0.5 * log_var)), or a log of a probability that can be 0?")
     return out
-
-
-def _close(a, b, tol=1e-3):
-    return np.shape(a) == np.shape(b) and np.allclose(a, b, rtol=tol, atol=tol)
 
 
 # --- reparameterisation -------------------------------------------------------------------------
@@ -63,19 +61,19 @@ def check_reparameterize(reparameterize):
     require(np.all(_kurtosis(z) > 2.5),
             "z is not Gaussian around the mean (its spread is flat-topped, like a uniform): draw eps with "
             "tf.random.normal, not tf.random.uniform.")
-    if _close(std, np.abs(np.log(target_std**2)), tol=0.05):
+    if close(std, np.abs(np.log(target_std**2)), tol=0.05):
         raise CheckFailed("the spread of z is |log_var|: you used the log-variance as the standard deviation "
                           "(eps * log_var). The standard deviation is exp(0.5 * log_var).")
-    if _close(std, target_std**2, tol=0.05):
+    if close(std, target_std**2, tol=0.05):
         raise CheckFailed("the spread of z is exp(log_var), the VARIANCE: use the standard deviation "
                           "exp(0.5 * log_var) to scale eps.")
-    if _close(std, np.sqrt(target_std), tol=0.05):
+    if close(std, np.sqrt(target_std), tol=0.05):
         raise CheckFailed("the spread of z is exp(0.25 * log_var): the standard deviation is "
                           "exp(0.5 * log_var) = sqrt(variance).")
-    require(_close(std, target_std, tol=0.05),
+    require(close(std, target_std, tol=0.05),
             f"for standard deviations {target_std} (log_var = {np.log(target_std**2).round(3)}) your z has "
             f"spread {std.round(3)}; use mean + exp(0.5 * log_var) * eps with eps ~ N(0, 1).")
-    require(_close(z.mean(axis=0), mean[0], tol=0.05),
+    require(close(z.mean(axis=0), mean[0], tol=0.05),
             f"z should be centred on the mean {mean[0]}, yours on {z.mean(axis=0).round(3)}: add the mean.")
 
     # The point of the trick: z is a differentiable function of mean and log_var.
@@ -117,7 +115,7 @@ def check_kl_divergence(kl_divergence):
     require(got.shape == (n,),
             f"you return shape {got.shape}; return one KL per example, shape ({n},). (Don't average "
             "over the batch here: the loss does that.)")
-    if _close(got, want):
+    if close(got, want, _TOLERANCE):
         require(np.all(got >= 0), "internal error: the reference KL is negative")
         passed("kl_divergence = 0.5 * sum(mean^2 + exp(log_var) - log_var - 1) per example, in nats")
         return
@@ -136,7 +134,7 @@ def check_kl_divergence(kl_divergence):
          "the mean^2 term is missing: moving the mean away from 0 must cost KL."),
     ]
     for wrong, message in diagnoses:
-        if _close(got, wrong):
+        if close(got, wrong, _TOLERANCE):
             raise CheckFailed(message)
     raise CheckFailed(f"for mean={mean.tolist()} and log_var={log_var.round(3).tolist()} the KL per example "
                       f"is {want.round(4)}, yours is {got.round(4)}. Use "
@@ -172,7 +170,7 @@ def check_negative_elbo(negative_elbo):
             f"you return shape {got.shape}; return the negative ELBO of each example, shape ({n},) "
             "(sum the reconstruction term over the pixels; average over the batch only in the loss).")
     want = rec + kl
-    if _close(got, want):
+    if close(got, want, _TOLERANCE):
         passed("negative_elbo = Bernoulli reconstruction (summed over the 784 pixels) + KL, in nats per image")
         return
     pixels = 28 * 28
@@ -201,7 +199,7 @@ def check_negative_elbo(negative_elbo):
                     "positive number to ADD to the KL."),
     ]
     for wrong, message in diagnoses:
-        if _close(got, wrong):
+        if close(got, wrong, _TOLERANCE):
             raise CheckFailed(message)
     if np.allclose(got, kl + _bce_with_logits(logits, x).sum(axis=(1, 2, 3)), rtol=1e-3):
         raise CheckFailed("labels and logits are swapped: use "

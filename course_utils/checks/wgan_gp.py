@@ -66,14 +66,20 @@ def _reference_stats(samples, centres, std):
     return stats(good), mistakes
 
 
+def _mode_stats_result(result, what):
+    """The learner's ``(modes_covered, high_quality_share)`` as two floats, or a CheckFailed naming what came."""
+    require(result is not None, f"{what} returned None: did you forget `return`?")
+    require(isinstance(result, (tuple, list)) and len(result) == 2,
+            f"{what} should return two numbers, (modes_covered, high_quality_share); it returned "
+            f"{type(result).__name__} {str(result)[:80]!r}.")
+    return scalar_result(result[0], "modes_covered", hint=""), scalar_result(result[1], "high_quality_share", hint="")
+
+
 def check_mode_stats(mode_stats):
     """``mode_stats(samples, centres, std) -> (modes_covered, high_quality_share)``."""
     samples, centres = _ring_test_samples()
-    result = call_learner("mode_stats raised", mode_stats, samples, centres, 0.05)
-    require(result is not None, "mode_stats returned None: did you forget `return`?")
-    require(isinstance(result, (tuple, list)) and len(result) == 2,
-            "return two numbers: (modes_covered, high_quality_share).")
-    covered, share = scalar_result(result[0], "modes_covered"), scalar_result(result[1], "high_quality_share")
+    covered, share = _mode_stats_result(call_learner("mode_stats raised", mode_stats, samples, centres, 0.05),
+                                        "mode_stats")
     (right_covered, right_share), mistakes = _reference_stats(samples, centres, 0.05)
     n = len(samples)
     require(not np.isclose(share, right_share * n), f"high_quality_share should be a fraction of all samples "
@@ -91,8 +97,9 @@ def check_mode_stats(mode_stats):
             f"expected {right_covered} covered modes (mode 0 with 600 and mode 1 with 150 good samples; modes 2 and 5 "
             f"have too few), got {covered:g}.")
     real = toy2d.sample_ring(4000, seed=1)
-    real_result = call_learner("mode_stats raised on real ring data", mode_stats, real, toy2d.mode_centres(), toy2d.STD)
-    covered_real, share_real = (scalar_result(v, "mode_stats on real ring data") for v in real_result[:2])
+    covered_real, share_real = _mode_stats_result(
+        call_learner("mode_stats raised on real ring data", mode_stats, real, toy2d.mode_centres(), toy2d.STD),
+        "mode_stats on real ring data")
     require(covered_real == 8 and share_real > 0.98,
             f"on real ring data expected all 8 modes and about 99% high quality, got {covered_real:g} modes and "
             f"{share_real:.3f}.")

@@ -11,7 +11,7 @@ import tensorflow as tf
 from keras import layers
 
 from course_utils.checks import autoencoders as checks
-from tests.mutations.harness import check_tests
+from tests.mutations.harness import check_tests, with_quiet_last_layer
 
 SHAPE = (28, 28, 1)
 HIDDEN = 16
@@ -100,6 +100,10 @@ def undefined_layer(latent_dim):
 DENSE_WRONG = {
     "relu_output": (lambda d: dense(d, output=("relu",)), r"outside \[0, 1\]"),
     "linear_output": (lambda d: dense(d, output=(None,)), r"outside \[0, 1\]"),
+    "linear_output_with_quiet_weights": (lambda d: (lambda a, e, dec: (a, e, with_quiet_last_layer(dec, 0.5)))(
+        *dense(d, output=(None,))), r"no activation \(a linear output\).*activation='sigmoid'"),
+    "tanh_output_with_quiet_weights": (lambda d: (lambda a, e, dec: (a, e, with_quiet_last_layer(dec, 0.5)))(
+        *dense(d, output=("tanh",))), r"activation 'tanh'.*activation='sigmoid'"),
     "tanh_output": (lambda d: dense(d, output=("tanh",)), r"outside \[0, 1\]"),
     "softmax_output": (lambda d: dense(d, output=("softmax",)), "sum to 1.*softmax"),
     "sigmoid_after_relu": (lambda d: dense(d, output=("relu", "sigmoid")), "below 0.5"),
@@ -189,6 +193,8 @@ CONV_WRONG = {
     "dense_only": (lambda d: dense(d), "no Conv2D"),
     "no_upsampling": (conv_without_upsampling, "Conv2DTranspose"),
     "relu_output": (lambda d: conv(d, output="relu"), r"outside \[0, 1\]"),
+    "relu_output_with_quiet_weights": (lambda d: (lambda a, e, dec: (a, e, with_quiet_last_layer(dec, 0.5)))(
+        *conv(d, output="relu")), r"activation 'relu'.*activation='sigmoid'"),
     "tanh_output": (lambda d: conv(d, output="tanh"), r"outside \[0, 1\]"),
     "softmax_over_one_channel": (lambda d: conv(d, output="softmax"), "same image.*softmax"),
     "sigmoid_after_relu": (lambda d: conv(d, output="relu", extra=[layers.Activation("sigmoid")]), "below 0.5"),

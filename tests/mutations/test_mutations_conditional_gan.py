@@ -7,7 +7,7 @@ import tensorflow as tf
 from keras import layers
 
 from course_utils.checks import conditional_gan as checks
-from tests.mutations.harness import assert_rejected, check_tests
+from tests.mutations.harness import assert_rejected, check_tests, with_quiet_last_layer
 
 LATENT = 100  # as in the notebook
 bce = keras.losses.BinaryCrossentropy(from_logits=True)
@@ -35,7 +35,11 @@ def mlp_generator(latent_dim, hidden_activation=("leaky", "leaky"), output="tanh
 GENERATOR_MISTAKES = {
     "sigmoid_output": (lambda d: mlp_generator(d, output="sigmoid"), "never negative.*sigmoid"),
     "relu_output": (lambda d: mlp_generator(d, output="relu"), "never negative.*relu"),
-    "no_output_activation": (lambda d: mlp_generator(d, output=None), "outside \\[-1, 1\\].*no tanh"),
+    "no_output_activation": (lambda d: mlp_generator(d, output=None), r"no activation \(a linear output\).*'tanh'"),
+    "no_output_activation_with_quiet_weights": (lambda d: with_quiet_last_layer(mlp_generator(d, output=None), 0.0),
+                                                r"no activation \(a linear output\).*'tanh'"),
+    "sigmoid_output_with_quiet_weights": (lambda d: with_quiet_last_layer(mlp_generator(d, output="sigmoid"), 0.0),
+                                          "never negative.*sigmoid"),
     "hidden_activation_missing": (lambda d: mlp_generator(d, hidden_activation=("leaky", None)),
                                   "no activation in between.*LeakyReLU"),
     "label_ignored": (lambda d: mlp_generator(d, use_label=False), "ignores the label"),

@@ -8,7 +8,7 @@ from keras import layers
 
 from course_utils.accelerator import global_policy
 from course_utils.checks import dcgan as checks
-from tests.mutations.harness import assert_accepted, check_tests
+from tests.mutations.harness import assert_accepted, check_tests, with_quiet_last_layer
 
 
 # --- exercise 1: scale_images(x) ---------------------------------------------------------------------
@@ -76,6 +76,10 @@ GENERATOR_MISTAKES = {
     "relu-output": (lambda d: generator(d, output="relu"), "never negative.*relu"),
     "softmax-output": (lambda d: generator(d, output="softmax"), "never negative.*softmax"),
     "no-output-activation": (lambda d: generator(d, output=None), "tanh"),
+    "no-output-activation-with-quiet-weights": (lambda d: with_quiet_last_layer(generator(d, output=None), 0.0),
+                                                r"no activation \(a linear output\).*activation='tanh'"),
+    "leaky-relu-output-with-quiet-weights": (lambda d: with_quiet_last_layer(generator(d, output="leaky_relu"), 0.0),
+                                             r"activation 'leaky_relu'.*activation='tanh'"),
     "activation-missing-after-dense": (lambda d: generator(d, first_activation=False), "no activation in between"),
     "valid-padding": (lambda d: generator(d, padding="valid"), "padding='valid'"),
     "one-channel": (lambda d: generator(d, channels=1), "3 filters"),

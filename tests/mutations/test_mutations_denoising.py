@@ -8,7 +8,7 @@ import tensorflow as tf
 from keras import layers
 
 from course_utils.checks import denoising as checks
-from tests.mutations.harness import assert_rejected, check_tests
+from tests.mutations.harness import assert_rejected, check_tests, with_quiet_last_layer
 
 
 def clip(x):
@@ -240,6 +240,8 @@ def functional_denoiser_with_training_layers():
 
 DENOISER_WRONG = {
     "no_sigmoid": (lambda: denoiser(output=None), r"outside \[0, 1\]"),
+    "no_sigmoid_with_quiet_weights": (lambda: with_quiet_last_layer(denoiser(output=None), 0.5),
+                                      r"no activation \(a linear output\).*activation='sigmoid'"),
     "relu_output": (lambda: denoiser(output="relu"), r"outside \[0, 1\]"),
     "tanh_output": (lambda: denoiser(output="tanh"), r"outside \[0, 1\]"),
     "softmax_output": (lambda: denoiser(output="softmax"), "same image.*softmax"),

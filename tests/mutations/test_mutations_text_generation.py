@@ -20,6 +20,8 @@ SPLIT_MISTAKES = {
     "list_instead_of_tuple": (lambda window: [window[:-1], window[1:]], "becomes ONE tensor"),
     "numpy_slicing": (lambda window: (window.numpy()[:-1], window.numpy()[1:]), "Dataset.map"),
     "written_for_a_batch": (lambda window: (window[:, :-1], window[:, 1:]), "split_input_target failed"),
+    "target_is_the_last_id": (lambda window: (window[:-1], window[-1]), r"targets should be a 1-D sequence.*shape \(\)"),
+    "input_is_the_first_id": (lambda window: (window[0], window[1:]), r"inputs should be a 1-D sequence"),
     "forgot_return": (lambda window: None, "returned None|got NoneType"),
 }
 
