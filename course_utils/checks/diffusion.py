@@ -8,14 +8,29 @@ weight on the wrong branch) to name the most likely one.
 
 A schedule is a dict of NumPy arrays of length T + 1, indexed by the step t = 0, ..., T:
 ``betas`` (beta_0 = 0), ``alphas`` = 1 - betas and ``alpha_bars`` (the running product, alpha-bar_0 = 1).
+
+The chapter runs the same functions on images (N, 28, 28, 1) and, in section 5, on latent codes (N, 32):
+each check tries both (``DATA_SHAPES``, smaller here), so an answer that works only for images fails here,
+not forty cells later.
 """
 
 import numpy as np
 
-from course_utils.checks._verdict import CheckFailed, call_learner, passed, require, scalar_result
+from course_utils.checks._learner import run_compiled_twice
+from course_utils.checks._numeric import close
+from course_utils.checks._verdict import (CheckFailed, call_with_stand_ins, learner_array, name_mistake, passed,
+                                          require, scalar_result)
 
 NULL_LABEL = 10
 """The label that means "no label" (the unconditional branch of classifier-free guidance)."""
+
+DATA_SHAPES = {"images": (4, 4, 1), "latent codes": (32,)}
+"""The shapes of one example the checks use, as the chapter's images (28, 28, 1) and latent codes (32,)."""
+
+_ANY_SHAPE = "Section 5 samples latent codes with the same function: write it for x_t of any shape."
+_BROADCAST = ("pick alpha-bar_t for each example (tf.gather(schedule['alpha_bars'], t), shape (N,)) and reshape it "
+              "to (N,) followed by a 1 for every other axis of x0: (N, 1, 1, 1) for images, (N, 1) for latent "
+              "codes, e.g. tf.reshape(alpha_bar, [-1] + [1] * (len(x0.shape) - 1)) (the helper per_example).")
 
 
 def toy_schedule(steps=8):
@@ -26,38 +41,11 @@ def toy_schedule(steps=8):
             "alpha_bars": np.cumprod(alphas).astype("float32")}
 
 
-def _as_array(result, what):
-    """The learner's result as a float64 array, or a CheckFailed saying what came back instead."""
-    require(result is not None, f"{what} returned None: did you forget `return`?")
-    try:
-        return np.asarray(result, dtype=np.float64)
-    except (TypeError, ValueError) as error:
-        raise CheckFailed(f"{what} should return a tensor of numbers; got {type(result).__name__}.") from error
-
-
-def _close(a, b, tol=1e-4):
-    return np.shape(a) == np.shape(b) and np.allclose(a, b, rtol=tol, atol=tol)
-
-
-def _name_mistake(got, want, candidates, otherwise):
-    """Return if ``got`` equals ``want``; else raise the message of the first candidate it equals."""
-    if _close(got, want):
-        return
-    for wrong, message in candidates:
-        if _close(got, wrong):
-            raise CheckFailed(message)
-    raise CheckFailed(otherwise)
-
-
-def _call(what, function, *args):
-    """``call_learner``, except that a verdict raised by one of our stand-ins inside the learner's code
-    reaches the learner as it is, not wrapped in "raised CheckFailed"."""
-    try:
-        return call_learner(what, function, *args)
-    except CheckFailed as failure:
-        if isinstance(failure.__cause__, CheckFailed):
-            raise failure.__cause__ from None
-        raise
+def _examples(kind, n, seed):
+    """``n`` examples of ``DATA_SHAPES[kind]`` in [-1, 1] and standard normal values of the same shape."""
+    rng = np.random.default_rng(seed)
+    x = rng.uniform(-1.0, 1.0, size=(n, *DATA_SHAPES[kind]))
+    return x, rng.normal(size=x.shape)
 
 
 def _per_example(values, t, ndim):
@@ -74,27 +62,12 @@ def noised_reference(x0, t, noise, schedule):
     return np.sqrt(alpha_bar) * x0 + np.sqrt(1.0 - alpha_bar) * noise
 
 
-def check_add_noise(add_noise):
-    """``add_noise(x0, t, noise, schedule)``: x_t from q(x_t | x_0) in closed form, one t per example."""
-    import tensorflow as tf
-
-    schedule = toy_schedule()
-    rng = np.random.default_rng(0)
-    t = np.array([1, 2, 3, 4, 5, 6, 7, 8, 3, 6])
-    x0 = rng.uniform(-1.0, 1.0, size=(len(t), 4, 4, 1))
-    noise = rng.normal(size=x0.shape)
-    got = _as_array(call_learner("calling add_noise(x0, t, noise, schedule) on images of shape "
-                                 f"{x0.shape} with t of shape {t.shape}", add_noise,
-                                 tf.constant(x0, tf.float32), tf.constant(t, tf.int32),
-                                 tf.constant(noise, tf.float32), schedule), "add_noise")
-    require(got.shape == x0.shape,
-            f"for x0 of shape {x0.shape} and t of shape {t.shape} you return shape {got.shape}. x_t has the "
-            "shape of x0: pick alpha-bar_t for each example (tf.gather(schedule['alpha_bars'], t)) and reshape "
-            "it to (N, 1, 1, 1) so that it multiplies every pixel of its own image.")
-    want = noised_reference(x0, t, noise, schedule)
+def _add_noise_mistakes(x0, t, noise, schedule):
+    """(wrong x_t, message) for the usual mistakes of add_noise."""
     alpha, alpha_bar = (_per_example(schedule[key], t, x0.ndim) for key in ("alphas", "alpha_bars"))
-    shifted = {shift: _per_example(schedule["alpha_bars"], np.clip(t + shift, 0, 8), x0.ndim) for shift in (-1, 1)}
-    candidates = [
+    steps = len(schedule["alpha_bars"]) - 1
+    shifted = {shift: _per_example(schedule["alpha_bars"], np.clip(t + shift, 0, steps), x0.ndim) for shift in (-1, 1)}
+    return [
         (np.sqrt(alpha) * x0 + np.sqrt(1 - alpha) * noise,
          "you used alpha_t where alpha-bar_t belongs: alpha_t is the signal kept by ONE step, alpha-bar_t "
          "(schedule['alpha_bars'][t]) the signal kept after all t steps, and q(x_t | x_0) jumps there at once."),
@@ -120,11 +93,46 @@ def check_add_noise(add_noise):
          "t is off by one: you read alpha-bar at t + 1. The schedule arrays have T + 1 entries and index 0 "
          "is the clean image, so alpha-bar_t is schedule['alpha_bars'][t]."),
     ]
-    _name_mistake(got, want, candidates,
-                  f"x_t differs from sqrt(alpha-bar_t) * x0 + sqrt(1 - alpha-bar_t) * noise (largest difference "
-                  f"{np.max(np.abs(got - want)):.3g}). Take alpha-bar_t = schedule['alpha_bars'][t] for each "
-                  "example, reshaped to (N, 1, 1, 1).")
-    passed("add_noise = sqrt(alpha-bar_t) * x0 + sqrt(1 - alpha-bar_t) * noise, each example at its own t")
+
+
+def check_add_noise(add_noise):
+    """``add_noise(x0, t, noise, schedule)``: x_t from q(x_t | x_0) in closed form, one t per example, for
+    images and latent codes, given as tensors (training) or NumPy arrays (the chapter's plots)."""
+    import tensorflow as tf
+
+    schedule = toy_schedule()
+    t = np.array([1, 2, 3, 4, 5, 6, 7, 8, 3, 6])
+
+    def run(kind, x0, noise, as_tensors=True):
+        given = "tensors" if as_tensors else "NumPy arrays"
+        args = ((tf.constant(x0, tf.float32), tf.constant(t, tf.int32), tf.constant(noise, tf.float32))
+                if as_tensors else (x0.astype("float32"), t.astype("int32"), noise.astype("float32")))
+        what = f"add_noise on {kind} of shape {x0.shape} ({given}) with t of shape {t.shape}"
+        codes_hint = "Section 5 noises latent codes with the same function: " + _BROADCAST
+        result = call_with_stand_ins(f"calling {what}", add_noise, *args, schedule,
+                                     hint="" if kind == "images" else codes_hint)
+        return learner_array(result, what, shape=x0.shape, hint="x_t has the shape of x0: " + _BROADCAST)
+
+    x0, noise = _examples("images", len(t), seed=0)
+    got = run("images", x0, noise)
+    require(close(got, run("images", x0, noise)),
+            "add_noise gives a different x_t for the same inputs: it draws noise of its own. Use the `noise` it is "
+            "given: the training loss draws that noise and compares the denoiser's prediction with it.")
+    want = noised_reference(x0, t, noise, schedule)
+    name_mistake(got, want, _add_noise_mistakes(x0, t, noise, schedule),
+                 f"x_t differs from sqrt(alpha-bar_t) * x0 + sqrt(1 - alpha-bar_t) * noise (largest difference "
+                 f"{np.max(np.abs(got - want)):.3g}). Take alpha-bar_t = schedule['alpha_bars'][t] for each "
+                 "example: " + _BROADCAST)
+    codes, code_noise = _examples("latent codes", len(t), seed=1)
+    got_codes = run("latent codes", codes, code_noise)
+    require(close(got_codes, noised_reference(codes, t, code_noise, schedule)),
+            f"add_noise is right on images but not on latent codes of shape {codes.shape}, which section 5 noises "
+            "with the same function: " + _BROADCAST)
+    require(close(run("images", x0, noise, as_tensors=False), want),
+            "add_noise is right on tensors but not on NumPy arrays, which the chapter's plots give it: compute "
+            "with TensorFlow operations (tf.gather, tf.reshape, tf.sqrt), which accept both.")
+    passed("add_noise = sqrt(alpha-bar_t) * x0 + sqrt(1 - alpha-bar_t) * noise, each example at its own t, "
+           "on images and on latent codes")
 
 
 # --- exercise 2: the training loss ---------------------------------------------------------------
@@ -165,7 +173,7 @@ class SpyDenoiser:
 
 
 def _noising_verdict(call, schedule):
-    """Name what is wrong with the noisy batch the loss gave the denoiser, if anything."""
+    """Name what is wrong with the steps the loss gave the denoiser, if anything."""
     t = call["t"]
     steps = len(schedule["alpha_bars"]) - 1
     require(len(np.unique(t)) > 1, "every example got the same t: draw one t per example, shape (N,).")
@@ -178,36 +186,58 @@ def _noising_verdict(call, schedule):
 
 
 def _noise_statistics_verdict(spy, call):
-    """The noise read back from x_t must be standard normal at every step."""
+    """The noise read back from x_t must be standard normal, one value per example and per entry."""
     noise = spy.implied_noise(call["x_t"], call["t"])
+    per_example = noise.reshape(len(noise), -1)
+    require(not np.allclose(per_example, per_example[:, :1], atol=1e-3),
+            "x_t is not noisy, or all entries of an example got the same noise value: draw the noise with the "
+            "shape of the whole batch, tf.random.normal(tf.shape(x0)), and noise x0 with your add_noise.")
+    require(not np.allclose(per_example, per_example[:1], atol=1e-3),
+            "every example of the batch got the same noise: you drew noise for ONE example (e.g. of shape "
+            "tf.shape(x0)[1:] or [1, ...]) and broadcast it over the batch. Draw tf.random.normal(tf.shape(x0)), "
+            "so each example gets its own, or the denoiser sees one noise pattern per step.")
     for step in np.unique(call["t"]):
         values = noise[call["t"] == step]
         mean, std = values.mean(), values.std()
-        if np.allclose(values, values.flat[0], atol=1e-3):
-            raise CheckFailed("x_t is not noisy: the denoiser must get add_noise(x0, t, noise, schedule) with "
-                              "noise = tf.random.normal(tf.shape(x0)).")
         require(abs(mean) < 0.15 and abs(std - 1) < 0.15,
                 f"at t = {step} the noisy batch is not sqrt(alpha-bar_t) x0 + sqrt(1 - alpha-bar_t) * noise with "
                 f"standard normal noise (the noise read back has mean {mean:.2f}, std {std:.2f}). Noise x0 with "
                 "your add_noise from exercise 1 and tf.random.normal noise.")
 
 
-def check_diffusion_loss(diffusion_loss):
-    """``diffusion_loss(denoiser, x0, labels, schedule)``: the simple loss of Ho et al. (2020)."""
+def _spied_loss(diffusion_loss, kind, schedule, n, offset):
+    """``diffusion_loss`` run on ``n`` examples of ``kind`` (a key of DATA_SHAPES), all 0.6, with a SpyDenoiser
+    that misses the noise by ``offset``: returns (x0, labels, the spy's one call, the loss), once the denoiser
+    was called once with an x_t of the shape of x0."""
     import tensorflow as tf
 
-    schedule = toy_schedule()
-    n, offset = 4000, 0.5
-    x0 = np.full((n, 2, 2, 1), 0.6)
+    x0 = np.full((n, *DATA_SHAPES[kind]), 0.6)
     labels = np.arange(n) % 10
     spy = SpyDenoiser(x0, schedule, offset)
-    loss = _call("calling diffusion_loss(denoiser, x0, labels, schedule)", diffusion_loss, spy,
-                        tf.constant(x0, tf.float32), tf.constant(labels, tf.int32), schedule)
+    codes_hint = ("Section 5 trains on latent codes with the same loss: write it for x0 of any shape (tf.shape(x0), "
+                  "your add_noise).")
+    loss = call_with_stand_ins(f"calling diffusion_loss(denoiser, x0, labels, schedule) on {kind} of shape {x0.shape}",
+                               diffusion_loss, spy, tf.constant(x0, tf.float32), tf.constant(labels, tf.int32),
+                               schedule, hint="" if kind == "images" else codes_hint)
     require(loss is not None, "diffusion_loss returned None: did you forget `return`?")
     require(len(spy.calls) > 0, "diffusion_loss never called the denoiser: predict the noise with "
                                 "denoiser([x_t, t, labels], training=True).")
     require(len(spy.calls) == 1, f"diffusion_loss called the denoiser {len(spy.calls)} times; once is enough.")
     call = spy.calls[0]
+    require(call["x_t"].shape == x0.shape,
+            f"on {kind} of shape {x0.shape} the denoiser got x_t of shape {call['x_t'].shape}: x_t has the shape "
+            "of x0. Draw noise of shape tf.shape(x0) and noise x0 with your add_noise"
+            + ("." if kind == "images" else ", which must work for latent codes too: " + _BROADCAST))
+    return x0, labels, call, loss
+
+
+def _loss_verdict(diffusion_loss, kind, schedule):
+    """Run ``diffusion_loss`` on a batch of ``kind`` (a key of DATA_SHAPES) with a SpyDenoiser and name what
+    is wrong with what the denoiser got or what the loss returned."""
+    offset = 0.5
+    _spied_loss(diffusion_loss, kind, schedule, 12, offset)  # a small batch first: a shape error stays small
+    x0, labels, call, loss = _spied_loss(diffusion_loss, kind, schedule, 4000, offset)
+    spy = SpyDenoiser(x0, schedule, offset)
     _noising_verdict(call, schedule)
     _noise_statistics_verdict(spy, call)
     require(np.array_equal(call["labels"], labels),
@@ -230,7 +260,7 @@ def check_diffusion_loss(diffusion_loss):
          "on the batch or the image size."),
         (np.mean(np.abs(true_noise - prediction)),
          "your loss is a mean ABSOLUTE error: the simple loss of Ho et al. is the mean SQUARED error."),
-        (np.mean(np.sum((true_noise - prediction) ** 2, axis=(1, 2, 3))),
+        (np.mean(np.sum((true_noise - prediction) ** 2, axis=tuple(range(1, x0.ndim)))),
          "your loss sums over the pixels before averaging: take the mean over every value."),
     ]
     for wrong, message in candidates:
@@ -239,26 +269,66 @@ def check_diffusion_loss(diffusion_loss):
     require(np.isclose(value, want, rtol=1e-3),
             f"with predictions that miss the noise by {offset} everywhere the loss should be {want:g} (mean "
             f"squared error); yours is {value:.4g}. Return tf.reduce_mean(tf.square(noise - predicted_noise)).")
+
+
+def check_diffusion_loss(diffusion_loss):
+    """``diffusion_loss(denoiser, x0, labels, schedule)``: the simple loss of Ho et al. (2020), on images and
+    on latent codes, drawing fresh t and noise at every call of the compiled training step."""
+    schedule = toy_schedule()
+    for kind in DATA_SHAPES:
+        _loss_verdict(diffusion_loss, kind, schedule)
     _fresh_randomness_verdict(diffusion_loss, schedule)
     passed("diffusion_loss draws t in 1..T and standard normal noise per example and returns the mean squared "
-           "error of the predicted noise")
+           "error of the predicted noise, on images and on latent codes")
+
+
+class _GraphSpy:
+    """Stands in for the denoiser inside a compiled function: keeps the last t and x_t it was given in
+    variables (which record inside a tf.function too) and predicts zeros."""
+
+    def __init__(self):
+        import tensorflow as tf
+
+        self.t = tf.Variable(tf.zeros([0], tf.int32), shape=tf.TensorShape(None), trainable=False)
+        self.x_t = tf.Variable(tf.zeros([0]), shape=tf.TensorShape(None), trainable=False)
+
+    def __call__(self, inputs, training=None):
+        import tensorflow as tf
+
+        x_t, t, _ = inputs
+        self.t.assign(tf.cast(t, tf.int32))
+        self.x_t.assign(tf.cast(x_t, tf.float32))
+        return tf.zeros_like(x_t)
 
 
 def _fresh_randomness_verdict(diffusion_loss, schedule):
-    """Inside tf.function (as in train_step) two calls must draw different t and noise."""
+    """Inside tf.function (as in train_step) two calls must draw different t AND different noise: NumPy or
+    Python draws happen once, while tracing, and are frozen into the graph."""
     import tensorflow as tf
 
-    def zero_denoiser(inputs, training=None):
-        return tf.zeros_like(inputs[0])
-
-    x0 = tf.zeros((64, 2, 2, 1))
+    spy = _GraphSpy()
+    x0 = tf.zeros((64, *DATA_SHAPES["images"]))  # x_t = sqrt(1 - alpha-bar_t) * noise: the noise reads back
     labels = tf.zeros((64,), tf.int32)
-    compiled = tf.function(lambda images: diffusion_loss(zero_denoiser, images, labels, schedule))
-    first = call_learner("calling diffusion_loss inside tf.function (as train_step does)", compiled, x0)
-    second = compiled(x0)
-    require(float(first) != float(second),
-            "inside tf.function (as in train_step) your loss draws the same t and noise on every call: draw "
-            "them with tf.random.uniform and tf.random.normal, not with NumPy.")
+
+    def loss_then_draws(images):
+        diffusion_loss(spy, images, labels, schedule)
+        return spy.t.read_value(), spy.x_t.read_value()
+
+    (t_1, x_t_1), (t_2, x_t_2) = run_compiled_twice(
+        "diffusion_loss, compiled by tf.function as in train_step, raised", loss_then_draws, x0)
+    frozen = [name for name, same in (("t", np.array_equal(t_1, t_2)),
+                                      ("noise", np.allclose(*(_implied_noise(x_t, t, schedule)
+                                                                  for x_t, t in ((x_t_1, t_1), (x_t_2, t_2))))))
+              if same]
+    require(not frozen,
+            f"inside tf.function (as in train_step) your loss draws the same {' and '.join(frozen)} at every call: "
+            "NumPy (or Python) random numbers are drawn once, when the function is traced, and then repeat "
+            "forever. Draw with tf.random.uniform and tf.random.normal.")
+
+
+def _implied_noise(x_t, t, schedule):
+    """The noise in x_t = sqrt(1 - alpha-bar_t) * noise (x0 = 0), per example (NumPy)."""
+    return np.asarray(x_t, np.float64) / np.sqrt(1.0 - _per_example(schedule["alpha_bars"], t, np.ndim(x_t)))
 
 
 # --- exercise 3: one DDPM reverse step -----------------------------------------------------------
@@ -319,39 +389,46 @@ def _ddpm_mistakes(x_t, t, eps, z, schedule):
 
 
 def check_ddpm_step(ddpm_step):
-    """``ddpm_step(x_t, t, predicted_noise, z, schedule)``: x_{t-1} by ancestral sampling."""
+    """``ddpm_step(x_t, t, predicted_noise, z, schedule)``: x_{t-1} by ancestral sampling, on images and on
+    latent codes."""
     import tensorflow as tf
 
     schedule = toy_schedule()
-    rng = np.random.default_rng(1)
-    x_t, eps, z = (rng.normal(size=(3, 4, 4, 1)) for _ in range(3))
 
-    def run(t):
-        what = f"calling ddpm_step(x_t, t={t}, predicted_noise, z, schedule)"
-        result = call_learner(what, ddpm_step, tf.constant(x_t, tf.float32), t, tf.constant(eps, tf.float32),
-                              tf.constant(z, tf.float32), schedule)
-        got = _as_array(result, "ddpm_step")
-        require(got.shape == x_t.shape, f"for x_t of shape {x_t.shape} you return shape {got.shape}; x_{{t-1}} "
-                                        "has the shape of x_t.")
-        return got
+    def run(kind, x_t, eps, z, t):
+        what = f"ddpm_step(x_t, t={t}, predicted_noise, z, schedule) on {kind} of shape {x_t.shape}"
+        result = call_with_stand_ins(f"calling {what}", ddpm_step, tf.constant(x_t, tf.float32), t,
+                                     tf.constant(eps, tf.float32), tf.constant(z, tf.float32), schedule,
+                                     hint="" if kind == "images" else _ANY_SHAPE)
+        return learner_array(result, what, shape=x_t.shape, hint="x_{t-1} has the shape of x_t.")
 
+    (x_t, eps), (z, _) = _examples("images", 3, seed=1), _examples("images", 3, seed=2)
     t = 5
-    got = run(t)
+    got = run("images", x_t, eps, z, t)
+    require(close(got, run("images", x_t, eps, z, t)),
+            "ddpm_step gives a different x_{t-1} for the same inputs: it draws noise of its own and ignores the "
+            "`z` it is given. Use z: the sampler draws it (from its own seeded generator, so that samples can be "
+            "reproduced).")
     with_beta = ddpm_step_reference(x_t, t, eps, z, schedule, "beta")
     with_posterior = ddpm_step_reference(x_t, t, eps, z, schedule, "posterior")
-    if not _close(got, with_posterior):
-        _name_mistake(got, with_beta, _ddpm_mistakes(x_t, t, eps, z, schedule),
-                      f"at t = {t} x_{{t-1}} differs from (x_t - beta_t / sqrt(1 - alpha-bar_t) * predicted_noise) "
-                      f"/ sqrt(alpha_t) + sqrt(beta_t) * z (largest difference {np.max(np.abs(got - with_beta)):.3g}).")
-    last = run(1)
+    if not close(got, with_posterior):
+        name_mistake(got, with_beta, _ddpm_mistakes(x_t, t, eps, z, schedule),
+                     f"at t = {t} x_{{t-1}} differs from (x_t - beta_t / sqrt(1 - alpha-bar_t) * predicted_noise) "
+                     f"/ sqrt(alpha_t) + sqrt(beta_t) * z (largest difference {np.max(np.abs(got - with_beta)):.3g}).")
+    last = run("images", x_t, eps, z, 1)
     mean = ddpm_step_reference(x_t, 1, eps, z, schedule)
-    require(not _close(last, mean + np.sqrt(float(schedule["betas"][1])) * z),
+    require(not close(last, mean + np.sqrt(float(schedule["betas"][1])) * z),
             "noise is added at the final step: at t = 1 the step returns the mean alone (z = 0), or every sample "
             "ends with noise that no later step removes.")
-    require(_close(last, mean),
+    require(close(last, mean),
             f"at t = 1 x_0 should be (x_t - beta_1 / sqrt(1 - alpha-bar_1) * predicted_noise) / sqrt(alpha_1), with "
             f"no noise; yours differs by up to {np.max(np.abs(last - mean)):.3g}.")
-    which = "beta_t" if _close(got, with_beta) else "the posterior variance"
+    (codes, code_eps), (code_z, _) = _examples("latent codes", 3, seed=3), _examples("latent codes", 3, seed=4)
+    variance = "beta" if close(got, with_beta) else "posterior"
+    require(close(run("latent codes", codes, code_eps, code_z, t),
+                  ddpm_step_reference(codes, t, code_eps, code_z, schedule, variance)),
+            f"ddpm_step is right on images but not on latent codes of shape {codes.shape}. " + _ANY_SHAPE)
+    which = "beta_t" if variance == "beta" else "the posterior variance"
     passed(f"ddpm_step: the mean (x_t - beta_t / sqrt(1 - alpha-bar_t) * eps) / sqrt(alpha_t), noise of variance "
            f"{which}, none at t = 1")
 
@@ -400,37 +477,39 @@ def _ddim_mistakes(x_t, t, t_prev, eps, schedule):
 
 
 def check_ddim_step(ddim_step):
-    """``ddim_step(x_t, t, t_prev, predicted_noise, schedule)``: deterministic DDIM from t to t_prev."""
+    """``ddim_step(x_t, t, t_prev, predicted_noise, schedule)``: deterministic DDIM from t to t_prev, on images
+    and on latent codes."""
     import tensorflow as tf
 
     schedule = toy_schedule()
-    rng = np.random.default_rng(2)
-    x_t, eps = rng.normal(size=(3, 4, 4, 1)), rng.normal(size=(3, 4, 4, 1))
 
-    def run(t, t_prev):
-        what = f"calling ddim_step(x_t, t={t}, t_prev={t_prev}, predicted_noise, schedule)"
-        result = call_learner(what, ddim_step, tf.constant(x_t, tf.float32), t, t_prev,
-                              tf.constant(eps, tf.float32), schedule)
-        got = _as_array(result, "ddim_step")
-        require(got.shape == x_t.shape, f"for x_t of shape {x_t.shape} you return shape {got.shape}; the result "
-                                        "has the shape of x_t.")
-        return got
+    def run(kind, x_t, eps, t, t_prev):
+        what = f"ddim_step(x_t, t={t}, t_prev={t_prev}, predicted_noise, schedule) on {kind} of shape {x_t.shape}"
+        result = call_with_stand_ins(f"calling {what}", ddim_step, tf.constant(x_t, tf.float32), t, t_prev,
+                                     tf.constant(eps, tf.float32), schedule,
+                                     hint="" if kind == "images" else _ANY_SHAPE)
+        return learner_array(result, what, shape=x_t.shape, hint="The result has the shape of x_t.")
 
+    x_t, eps = _examples("images", 3, seed=2)
     t, t_prev = 6, 3
-    got = run(t, t_prev)
-    require(_close(got, run(t, t_prev)),
+    got = run("images", x_t, eps, t, t_prev)
+    require(close(got, run("images", x_t, eps, t, t_prev)),
             "two calls with the same inputs give different results: a DDIM step (eta = 0) adds no fresh noise; "
             "its second term reuses the predicted noise, sqrt(1 - alpha-bar_prev) * predicted_noise.")
     want = ddim_step_reference(x_t, t, t_prev, eps, schedule)
-    _name_mistake(got, want, _ddim_mistakes(x_t, t, t_prev, eps, schedule),
-                  f"from t = {t} to t_prev = {t_prev} the result differs from sqrt(alpha-bar_prev) * x0_hat + "
-                  "sqrt(1 - alpha-bar_prev) * predicted_noise with x0_hat = (x_t - sqrt(1 - alpha-bar_t) * "
-                  f"predicted_noise) / sqrt(alpha-bar_t) (largest difference {np.max(np.abs(got - want)):.3g}).")
-    final = run(2, 0)
+    name_mistake(got, want, _ddim_mistakes(x_t, t, t_prev, eps, schedule),
+                 f"from t = {t} to t_prev = {t_prev} the result differs from sqrt(alpha-bar_prev) * x0_hat + "
+                 "sqrt(1 - alpha-bar_prev) * predicted_noise with x0_hat = (x_t - sqrt(1 - alpha-bar_t) * "
+                 f"predicted_noise) / sqrt(alpha-bar_t) (largest difference {np.max(np.abs(got - want)):.3g}).")
+    final = run("images", x_t, eps, 2, 0)
     want_final = ddim_step_reference(x_t, 2, 0, eps, schedule)
-    require(_close(final, want_final),
+    require(close(final, want_final),
             "the last step (t_prev = 0) should return the predicted x0 (alpha-bar_0 = 1); yours differs by up to "
             f"{np.max(np.abs(final - want_final)):.3g}. Read alpha-bar_prev as schedule['alpha_bars'][t_prev].")
+    codes, code_eps = _examples("latent codes", 3, seed=5)
+    require(close(run("latent codes", codes, code_eps, t, t_prev),
+                  ddim_step_reference(codes, t, t_prev, code_eps, schedule)),
+            f"ddim_step is right on images but not on latent codes of shape {codes.shape}. " + _ANY_SHAPE)
     passed("ddim_step: predicted x0, then sqrt(alpha-bar_prev) * x0 + sqrt(1 - alpha-bar_prev) * eps, no fresh noise")
 
 
@@ -455,10 +534,10 @@ class LabelEcho:
         require(len(inputs) == 1 and isinstance(inputs[0], (list, tuple)) and len(inputs[0]) == 3,
                 "call the denoiser with ONE list of three inputs: denoiser([x_t, t, labels], training=False).")
         x_t, _, labels = inputs[0]
-        labels = tf.convert_to_tensor(labels)
+        x_t, labels = tf.convert_to_tensor(x_t, tf.float32), tf.convert_to_tensor(labels)
         self.label_calls.append(np.asarray(labels))
         values = tf.where(labels == NULL_LABEL, self.UNCONDITIONAL, tf.cast(labels, tf.float32) + 1.0)
-        return tf.zeros_like(tf.convert_to_tensor(x_t, tf.float32)) + tf.reshape(values, [-1, 1, 1, 1])
+        return tf.zeros_like(x_t) + tf.reshape(values, [-1] + [1] * (len(x_t.shape) - 1))
 
 
 def guided_reference(conditional, unconditional, scale):
@@ -466,32 +545,45 @@ def guided_reference(conditional, unconditional, scale):
     return unconditional + scale * (conditional - unconditional)
 
 
+def _labels_verdict(label_calls, labels):
+    """Name what is wrong with the labels the guided noise gave the denoiser, if anything."""
+    require(label_calls, "the denoiser was never called: predict the noise with and without the label.")
+    seen = np.concatenate([np.ravel(call) for call in label_calls])
+    requested = [call for call in label_calls if np.array_equal(np.ravel(call), labels)]
+    require(NULL_LABEL in seen or len(requested) < 2,
+            "both predictions got the requested labels: the unconditional branch is the denoiser's answer for "
+            f"the 'no label' class, labels = NULL_LABEL ({NULL_LABEL}) for every example, e.g. "
+            "tf.fill(tf.shape(labels), NULL_LABEL).")
+    require(NULL_LABEL in seen,
+            f"the denoiser never got the 'no label' class {NULL_LABEL} (NULL_LABEL): the unconditional "
+            "prediction is the denoiser's answer for labels = NULL_LABEL everywhere, not for a real digit "
+            "such as 0.")
+    require(set(labels) <= set(seen), "the denoiser never got the requested labels: the conditional "
+                                      "prediction is denoiser([x_t, t, labels]).")
+
+
 def check_guided_noise(guided_noise):
-    """``guided_noise(denoiser, x_t, t, labels, scale)``: classifier-free guidance (Ho & Salimans 2022)."""
+    """``guided_noise(denoiser, x_t, t, labels, scale)``: classifier-free guidance (Ho & Salimans 2022), on
+    images and on latent codes."""
     import tensorflow as tf
 
     labels = np.array([3, 7, 0, 9])
-    x_t = np.zeros((len(labels), 2, 2, 1))
     t = np.full(len(labels), 5)
-    conditional = np.broadcast_to((labels + 1.0).reshape(-1, 1, 1, 1), x_t.shape)
-    unconditional = np.full(x_t.shape, LabelEcho.UNCONDITIONAL)
-    for scale in (3.0, 0.0, 1.0):
+    for kind, scale in (("images", 3.0), ("images", 0.0), ("images", 1.0), ("latent codes", 3.0)):
+        x_t = np.zeros((len(labels), *DATA_SHAPES[kind]))
+        per_example = (-1,) + (1,) * (x_t.ndim - 1)
+        conditional = np.broadcast_to((labels + 1.0).reshape(per_example), x_t.shape)
+        unconditional = np.full(x_t.shape, LabelEcho.UNCONDITIONAL)
         echo = LabelEcho()
-        result = _call(f"calling guided_noise(denoiser, x_t, t, labels, scale={scale})", guided_noise, echo,
-                              tf.constant(x_t, tf.float32), tf.constant(t, tf.int32), tf.constant(labels, tf.int32),
-                              scale)
-        got = _as_array(result, "guided_noise")
-        require(got.shape == x_t.shape,
-                f"for x_t of shape {x_t.shape} you return shape {got.shape}: one guided noise per example "
-                "(if you ran both branches in one batch of 2N, split it back into two halves).")
-        seen = np.concatenate([np.ravel(call) for call in echo.label_calls]) if echo.label_calls else np.array([])
-        require(len(seen) > 0, "the denoiser was never called: predict the noise with and without the label.")
-        require(NULL_LABEL in seen,
-                f"the denoiser never got the 'no label' class {NULL_LABEL} (NULL_LABEL): the unconditional "
-                "prediction is the denoiser's answer for labels = NULL_LABEL everywhere, not for a real digit "
-                "such as 0.")
-        require(set(labels) <= set(seen), "the denoiser never got the requested labels: the conditional "
-                                          "prediction is denoiser([x_t, t, labels]).")
+        what = f"guided_noise(denoiser, x_t, t, labels, scale={scale}) on {kind} of shape {x_t.shape}"
+        codes_hint = "Section 5 guides the latent model with the same function: write it for x_t of any shape."
+        result = call_with_stand_ins(f"calling {what}", guided_noise, echo, tf.constant(x_t, tf.float32),
+                                     tf.constant(t, tf.int32), tf.constant(labels, tf.int32), scale,
+                                     hint="" if kind == "images" else codes_hint)
+        got = learner_array(result, what, shape=x_t.shape,
+                            hint="One guided noise per example, of the shape of x_t (if you ran both branches in "
+                                 "one batch of 2N, split it back into two halves).")
+        _labels_verdict(echo.label_calls, labels)
         want = guided_reference(conditional, unconditional, scale)
         candidates = [
             (guided_reference(unconditional, conditional, scale),
@@ -506,9 +598,14 @@ def check_guided_noise(guided_noise):
              "(eps_cond - eps_uncond)."),
             (scale * conditional, "the unconditional prediction is missing: eps_uncond + scale * "
                                   "(eps_cond - eps_uncond)."),
+            (conditional, "you return the conditional prediction alone, whatever the scale: mix the two, "
+                          "eps_uncond + scale * (eps_cond - eps_uncond)."),
+            (unconditional, "you return the unconditional prediction alone, whatever the scale: mix the two, "
+                            "eps_uncond + scale * (eps_cond - eps_uncond)."),
         ]
-        _name_mistake(got, want, [(w, m) for w, m in candidates if not _close(w, want)],
-                      f"with scale = {scale}, eps_cond = {conditional[:, 0, 0, 0]} and eps_uncond = "
-                      f"{LabelEcho.UNCONDITIONAL} the guided noise should be {want[:, 0, 0, 0]}; yours is "
-                      f"{got[:, 0, 0, 0].round(4)}.")
-    passed("guided_noise = eps_uncond + scale * (eps_cond - eps_uncond), the unconditional branch with NULL_LABEL")
+        name_mistake(got, want, candidates,
+                     f"with scale = {scale}, eps_cond = {labels + 1.0} and eps_uncond = {LabelEcho.UNCONDITIONAL} "
+                     f"the guided noise should be {want.reshape(len(labels), -1)[:, 0]} for each example; yours "
+                     f"is {got.reshape(len(labels), -1)[:, 0].round(4)}.")
+    passed("guided_noise = eps_uncond + scale * (eps_cond - eps_uncond), the unconditional branch with NULL_LABEL, "
+           "on images and on latent codes")

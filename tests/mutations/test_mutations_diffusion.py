@@ -9,8 +9,13 @@ from tests.mutations.harness import check_tests
 NULL_LABEL = checks.NULL_LABEL
 
 
-def per_example(values, t):
-    """values[t] for each example, shaped (N, 1, 1, 1)."""
+def per_example(values, t, like):
+    """values[t] for each example, shaped (N, 1, ...) to broadcast over the examples ``like`` (the notebook's helper)."""
+    return tf.reshape(tf.gather(values, t), [-1] + [1] * (len(like.shape) - 1))
+
+
+def for_images_only(values, t, like):
+    """values[t] shaped (N, 1, 1, 1), as the old prose asked: right for images, wrong for latent codes (N, 32)."""
     return tf.reshape(tf.gather(values, t), [-1, 1, 1, 1])
 
 
@@ -20,7 +25,7 @@ def per_example(values, t):
 def noise_with(signal, spread, index_shift=0, key="alpha_bars"):
     """An add_noise that scales x0 by signal(a) and the noise by spread(a), a = schedule[key][t + shift]."""
     def add_noise(x0, t, noise, schedule):
-        a = per_example(schedule[key], t + index_shift)
+        a = per_example(schedule[key], t + index_shift, x0)
         return signal(a) * x0 + spread(a) * noise
     return add_noise
 
@@ -39,44 +44,75 @@ ADD_NOISE_MISTAKES = {
     "forgot_return": (lambda x0, t, noise, s: None, "returned None"),
     "one_t_for_all": (lambda x0, t, noise, s: np.sqrt(s["alpha_bars"][5]) * x0
                       + np.sqrt(1 - s["alpha_bars"][5]) * noise, "differs from"),
+    "own_noise_drawn": (lambda x0, t, noise, s: noise_with(tf.sqrt, lambda a: tf.sqrt(1 - a))(
+        x0, t, tf.random.normal(tf.shape(x0)), s), "draws noise of its own. Use the `noise`"),
+    # The old prose's instruction, word for word: passes on images, breaks section 5's latent codes.
+    "reshaped_for_images_only": (lambda x0, t, noise, s: tf.sqrt(for_images_only(s["alpha_bars"], t, x0)) * x0
+                                 + tf.sqrt(1 - for_images_only(s["alpha_bars"], t, x0)) * noise,
+                                 r"latent codes of shape \(10, 32\).*\(N, 1\) for latent codes"),
+    "indexed_with_None_for_images": (lambda x0, t, noise, s: add_noise_in_numpy_for_images(x0, t, noise, s),
+                                     "latent codes"),
+    "einsum_over_image_axes": (lambda x0, t, noise, s: tf.einsum("n,nhwc->nhwc", tf.sqrt(tf.gather(s["alpha_bars"], t)), x0)
+                               + tf.einsum("n,nhwc->nhwc", tf.sqrt(1 - tf.gather(s["alpha_bars"], t)), noise),
+                               "latent codes.*Section 5"),
+    "tensor_only_method": (lambda x0, t, noise, s: tf.sqrt(per_example(s["alpha_bars"], t, x0)) * x0
+                           + tf.sqrt(1 - per_example(s["alpha_bars"], t, x0)) * noise.numpy(), "NumPy arrays"),
 }
 
 
-def add_noise_in_numpy(x0, t, noise, schedule):
+def add_noise_in_numpy_for_images(x0, t, noise, schedule):
     alpha_bar = schedule["alpha_bars"][np.asarray(t)][:, None, None, None]
     return np.sqrt(alpha_bar) * np.asarray(x0) + np.sqrt(1 - alpha_bar) * np.asarray(noise)
 
 
+def add_noise_in_numpy(x0, t, noise, schedule):
+    x0 = np.asarray(x0)
+    alpha_bar = schedule["alpha_bars"][np.asarray(t)].reshape((-1,) + (1,) * (x0.ndim - 1))
+    return np.sqrt(alpha_bar) * x0 + np.sqrt(1 - alpha_bar) * np.asarray(noise)
+
+
 def add_noise_with_keras_ops(x0, t, noise, schedule):
     import keras
-    alpha_bar = keras.ops.take(keras.ops.convert_to_tensor(schedule["alpha_bars"]), t)[:, None, None, None]
+    alpha_bar = keras.ops.take(keras.ops.convert_to_tensor(schedule["alpha_bars"]), t)
+    alpha_bar = keras.ops.reshape(alpha_bar, (-1,) + (1,) * (keras.ops.ndim(x0) - 1))
     return keras.ops.sqrt(alpha_bar) * x0 + keras.ops.sqrt(1.0 - alpha_bar) * noise
 
 
 def add_noise_by_einsum(x0, t, noise, schedule):
     alpha_bar = tf.gather(schedule["alpha_bars"], t)
-    return tf.einsum("n,nhwc->nhwc", tf.sqrt(alpha_bar), x0) + tf.einsum("n,nhwc->nhwc", tf.sqrt(1 - alpha_bar), noise)
+    return tf.einsum("n,n...->n...", tf.sqrt(alpha_bar), x0) + tf.einsum("n,n...->n...", tf.sqrt(1 - alpha_bar), noise)
+
+
+def add_noise_by_transposing(x0, t, noise, schedule):
+    """Broadcasting over the LAST axis after moving the batch axis there, then back."""
+    alpha_bar = tf.gather(schedule["alpha_bars"], t)
+    moved = [tf.experimental.numpy.moveaxis(v, 0, -1) for v in (x0, noise)]
+    return tf.experimental.numpy.moveaxis(tf.sqrt(alpha_bar) * moved[0] + tf.sqrt(1 - alpha_bar) * moved[1], -1, 0)
 
 
 test_add_noise_mistake_is_rejected, test_add_noise_written_differently_is_accepted = check_tests(
-    checks.check_add_noise, ADD_NOISE_MISTAKES, [add_noise_in_numpy, add_noise_with_keras_ops, add_noise_by_einsum])
+    checks.check_add_noise, ADD_NOISE_MISTAKES,
+    [add_noise_in_numpy, add_noise_with_keras_ops, add_noise_by_einsum, add_noise_by_transposing])
 
 
 # --- exercise 2: diffusion_loss ------------------------------------------------------------------
 
 
 def loss_with(low=1, high_extra=1, target="noise", reduce=tf.reduce_mean, squared=True, noising=None,
-              label_to=None, training=True, one_t=False, draw_noise=tf.random.normal):
+              label_to=None, training=True, one_t=False, draw_noise=tf.random.normal, noise_shape=tf.shape,
+              noising_factor=per_example, draw_t=None):
     """A diffusion_loss a learner writes, with one choice varied."""
     def diffusion_loss(denoiser, x0, labels, schedule):
         n = tf.shape(x0)[0]
         big_t = len(schedule["alpha_bars"]) - 1
-        if one_t:
+        if draw_t is not None:
+            t = draw_t(x0, big_t)
+        elif one_t:
             t = tf.fill([n], tf.random.uniform([], low, big_t + high_extra, dtype=tf.int32))
         else:
             t = tf.random.uniform([n], low, big_t + high_extra, dtype=tf.int32)
-        noise = draw_noise(tf.shape(x0))
-        a = per_example(schedule["alpha_bars"], t)
+        noise = draw_noise(noise_shape(x0))
+        a = noising_factor(schedule["alpha_bars"], t, x0)
         x_t = tf.sqrt(a) * x0 + tf.sqrt(1 - a) * noise if noising is None else noising(x0, t, noise, schedule)
         given = labels if label_to is None else tf.fill(tf.shape(labels), label_to)
         predicted = denoiser([x_t, t, given], training=training)
@@ -108,6 +144,23 @@ LOSS_MISTAKES = {
     "labels_dropped_here": (loss_with(label_to=NULL_LABEL), "did not get the labels"),
     "inference_mode": (loss_with(training=False), "training=True"),
     "separate_arguments": (separate_arguments, "ONE list of three inputs"),
+    "noise_shared_across_the_batch": (loss_with(noise_shape=lambda x0: tf.shape(x0)[1:]),
+                                      "every example of the batch got the same noise"),
+    "noise_one_value_per_example": (loss_with(noise_shape=lambda x0: [tf.shape(x0)[0]] + [1] * (len(x0.shape) - 1)),
+                                    "all entries of an example got the same noise"),
+    "noising_for_images_only": (loss_with(noising_factor=for_images_only), "latent codes"),
+    "mean_over_image_axes": (loss_with(reduce=lambda e: tf.reduce_mean(tf.reduce_mean(e, axis=[1, 2, 3]))),
+                             "latent codes"),
+    "t_drawn_with_numpy": (loss_with(draw_t=lambda x0, big_t: tf.constant(
+        np.random.randint(1, big_t + 1, size=x0.shape[0]), tf.int32)), "draws the same t at every call: NumPy"),
+    "noise_drawn_with_numpy": (loss_with(draw_noise=lambda shape: tf.constant(
+        np.random.normal(size=shape.numpy() if hasattr(shape, "numpy") else shape), tf.float32),
+        noise_shape=lambda x0: tuple(x0.shape)), "draws the same noise at every call: NumPy"),
+    "both_drawn_with_numpy": (loss_with(draw_noise=lambda shape: tf.constant(np.random.normal(size=shape), tf.float32),
+                                        noise_shape=lambda x0: tuple(x0.shape),
+                                        draw_t=lambda x0, big_t: tf.constant(
+                                            np.random.randint(1, big_t + 1, size=x0.shape[0]), tf.int32)),
+                              "draws the same t and noise at every call: NumPy"),
 }
 
 
@@ -115,7 +168,7 @@ def loss_with_keras_mse(denoiser, x0, labels, schedule):
     import keras
     t = tf.random.uniform(tf.shape(x0)[:1], minval=1, maxval=schedule["alpha_bars"].shape[0], dtype=tf.int32)
     noise = tf.random.normal(tf.shape(x0))
-    a = tf.gather(schedule["alpha_bars"], t)[:, None, None, None]
+    a = tf.gather(schedule["alpha_bars"], t)[(...,) + (None,) * (len(x0.shape) - 1)]
     predicted = denoiser([a**0.5 * x0 + (1 - a) ** 0.5 * noise, t, labels], training=True)
     return keras.losses.MeanSquaredError()(noise, predicted)
 
@@ -124,7 +177,7 @@ def loss_with_squared_difference(denoiser, x0, labels, schedule):
     big_t = schedule["alpha_bars"].size - 1
     t = 1 + tf.random.uniform([x0.shape[0]], 0, big_t, dtype=tf.int32)
     noise = tf.random.normal(x0.shape)
-    a = per_example(schedule["alpha_bars"], t)
+    a = per_example(schedule["alpha_bars"], t, x0)
     x_t = tf.sqrt(a) * x0 + tf.sqrt(1 - a) * noise
     return tf.reduce_mean(tf.math.squared_difference(denoiser([x_t, t, labels], training=True), noise))
 
@@ -158,7 +211,11 @@ DDPM_MISTAKES = {
     "t_minus_one": (ddpm_with(shift=-1), "off by one"),
     "plus_sign": (ddpm_with(sign=+1), "added instead of subtracted"),
     "random_z_inside": (lambda x_t, t, eps, z, s: ddpm_with()(x_t, t, eps, tf.random.normal(tf.shape(x_t)), s),
-                        "differs from"),
+                        "draws noise of its own and ignores the `z`"),
+    "z_as_numpy_draw": (lambda x_t, t, eps, z, s: ddpm_with()(x_t, t, eps, np.random.normal(size=x_t.shape), s),
+                        "ignores the `z`"),
+    "noise_reshaped_for_images": (lambda x_t, t, eps, z, s: ddpm_with()(x_t, t, eps, tf.reshape(z, [-1, 4, 4, 1]), s),
+                                  "latent codes"),
 }
 
 
@@ -231,10 +288,11 @@ test_ddim_mistake_is_rejected, test_ddim_written_differently_is_accepted = check
 
 
 def guidance_with(mix, null=NULL_LABEL):
-    """A guided_noise that runs both branches and mixes them with ``mix(cond, uncond, scale)``."""
+    """A guided_noise that runs both branches and mixes them with ``mix(cond, uncond, scale)``; the unconditional
+    branch gets the label ``null`` everywhere (None: the requested labels, as the conditional one)."""
     def guided_noise(denoiser, x_t, t, labels, scale):
         conditional = denoiser([x_t, t, labels], training=False)
-        unconditional = denoiser([x_t, t, tf.fill(tf.shape(labels), null)], training=False)
+        unconditional = denoiser([x_t, t, labels if null is None else tf.fill(tf.shape(labels), null)], training=False)
         return mix(conditional, unconditional, scale)
     return guided_noise
 
@@ -245,7 +303,12 @@ GUIDANCE_MISTAKES = {
     "no_subtraction": (guidance_with(lambda c, u, s: u + s * c), "not subtracted"),
     "scaled_conditional_only": (guidance_with(lambda c, u, s: s * c), "unconditional prediction is missing"),
     "label_zero_as_null": (guidance_with(lambda c, u, s: u + s * (c - u), null=0), "'no label' class"),
-    "conditional_only": (guidance_with(lambda c, u, s: c), "should be"),
+    "conditional_only": (guidance_with(lambda c, u, s: c), "conditional prediction alone"),
+    "unconditional_only": (guidance_with(lambda c, u, s: u), "unconditional prediction alone"),
+    "labels_to_the_unconditional_branch": (guidance_with(lambda c, u, s: u + s * (c - u), null=None),
+                                           "both predictions got the requested labels"),
+    "mix_shaped_for_images": (guidance_with(lambda c, u, s: tf.reshape(u + s * (c - u), [-1, 4, 4, 1])),
+                              "latent codes"),
     "only_unconditional_call": (lambda d, x, t, labels, s: d([x, t, tf.fill(tf.shape(labels), NULL_LABEL)]),
                                 "never got the requested labels"),
     "not_split": (lambda d, x, t, labels, s: d(
