@@ -244,7 +244,7 @@ def _train_classifier(domain, source, model_path, info_path):
     model.save(model_path)
     info_path.write_text(json.dumps(info, indent=2) + "\n")
     print(f"{source} classifier: test accuracy {accuracy:.2%} after {seconds:.0f} s of training "
-          f"(cached as {model_path.name} in the data cache folder)")
+          f"({runmode.smoke_marked(f'cached as {model_path.name} in the data cache folder')})")
 
 
 def domain_classifier(domain):
@@ -461,17 +461,18 @@ def report_generative_quality(samples, domain, n=10000, label=""):
     coverage = coverage_from_labels(probabilities.argmax(axis=1))
 
     prefix = f"{label}: " if label else ""
-    note = f"{m} samples vs {m} {source} test images"
+    note = runmode.smoke_marked(f"{m} samples vs {m} {source} test images")
     model = label or None
     results.report(f"{prefix}Frechet distance ({domain} classifier features)", distance, note=note,
                    measure=results.FRECHET_DISTANCE, model=model, samples=m)
     results.report(f"{prefix}Frechet distance floor (real train vs real test)", real["floor"],
-                   note=f"{m} vs {m} {source} images", measure=results.FRECHET_FLOOR, model=model, samples=m)
+                   note=runmode.smoke_marked(f"{m} vs {m} {source} images"), measure=results.FRECHET_FLOOR,
+                   model=model, samples=m)
     results.report(f"{prefix}confidently classified (p >= {CONFIDENT_PROBABILITY:g})", 100 * confident, unit="%",
-                   note=f"real {source} test images: {100 * real['confident']:.1f}%",
+                   note=runmode.smoke_marked(f"real {source} test images: {100 * real['confident']:.1f}%"),
                    measure=results.CONFIDENTLY_CLASSIFIED, model=model)
     results.report(f"{prefix}class coverage", coverage["classes_covered"], unit=f"of {NUM_CLASSES} classes",
-                   note=f"normalised entropy {coverage['normalised_entropy']:.3f}",
+                   note=runmode.smoke_marked(f"normalised entropy {coverage['normalised_entropy']:.3f}"),
                    measure=results.CLASS_COVERAGE, model=model)
     _plot_counts(coverage["counts"], f"{prefix}classes of {m} samples ({domain} classifier)")
     return {"frechet_distance": distance, "floor": real["floor"], "confidently_classified": confident,

@@ -80,6 +80,18 @@ def examples(full, smoke=512):
     return pick(full, smoke)
 
 
+SMOKE_MARK = "smoke run: a few steps on a few examples, not a measurement"
+"""The words that say a printed number comes from a smoke run."""
+
+
+def smoke_marked(note=""):
+    """``note`` (the words printed beside a number) with, in a smoke run, ``SMOKE_MARK`` added, so that a
+    weak smoke number never reads as a measurement; ``note`` unchanged in a full run."""
+    if not is_smoke():
+        return note
+    return f"{note}; {SMOKE_MARK}" if note else SMOKE_MARK
+
+
 def describe():
     """One line saying which mode this run is in."""
     if is_smoke():
