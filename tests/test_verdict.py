@@ -53,6 +53,12 @@ def test_learner_array_says_what_was_expected_and_what_came(result, message):
         learner_array(result, "f", shape=(4, 1), hint="Try this.")
 
 
+@pytest.mark.parametrize("result", ["done", ["a", "b"], [None, 1]])
+def test_learner_array_keeping_the_dtype_still_wants_numbers(result):
+    with pytest.raises(CheckFailed, match="should return numbers"):
+        learner_array(result, "f", dtype=None)
+
+
 def test_learner_array_takes_tensors_lists_and_keeps_an_asked_dtype():
     assert learner_array(tf.constant([[1.0], [2.0]]), "f", shape=(2, 1)).dtype == np.float64
     assert learner_array([1, 2], "f").tolist() == [1.0, 2.0]

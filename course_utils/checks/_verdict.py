@@ -79,9 +79,10 @@ def learner_array(result, what, shape=None, hint="", dtype=np.float64):
     require(result is not None, f"{what} returned None: did you forget `return`?")
     try:
         array = np.asarray(result, dtype=dtype)
-    except Exception as error:  # noqa: BLE001 - whatever it is, it is not an array of numbers
-        raise CheckFailed(f"{what} should return numbers; it returned a {type(result).__name__}: "
-                          f"{str(result)[:80]!r}.") from error
+        numbers = array.dtype.kind in "biuf"  # bool, integer or float: a string or an object array is not
+    except Exception:  # noqa: BLE001 - whatever it is, it is not an array of numbers
+        numbers = False
+    require(numbers, f"{what} should return numbers; it returned a {type(result).__name__}: {str(result)[:80]!r}.")
     if shape is not None and array.shape != tuple(shape):
         raise CheckFailed(f"{what} should return an array of shape {tuple(shape)}; it returned shape "
                           f"{array.shape}." + (f" {hint}" if hint else ""))
