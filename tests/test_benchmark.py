@@ -30,6 +30,15 @@ def test_definitions_bring_functions_and_only_the_globals_they_need(notebook, ca
     assert capsys.readouterr().out == "", "a statement the definitions do not need was executed"
 
 
+def test_definitions_asked_for_by_name_bring_only_what_those_need(notebook, tmp_path):
+    ns = notebook_definitions(notebook, names=("helper", "SCALE"))
+    assert ns["helper"](9) == 3.0 and ns["SCALE"] == 3
+    assert "scaled" not in ns and "OFFSET" not in ns, "scaled was not asked for, so neither it nor OFFSET is built"
+    assert notebook_definitions(notebook, names=("scaled",))["scaled"](16) == 16.0, "helper and OFFSET come along"
+    with pytest.raises(ValueError, match="no function, class or global named nothing"):
+        notebook_definitions(notebook, names=("nothing",))
+
+
 def test_definitions_of_the_course_gan_notebook():
     ns = notebook_definitions(benchmark.REPO_ROOT / "solutions" / "04_gan_mnist.ipynb")
     for name in ("build_generator", "build_discriminator", "make_train_step", "LATENT_DIM"):

@@ -42,19 +42,39 @@ def _assigned(statement):
     return {node.id for target in statement.targets for node in ast.walk(target) if isinstance(node, ast.Name)}
 
 
-def notebook_definitions(path):
-    """Namespace of a notebook's imports, functions, classes and the globals they need."""
+def _defined(statement):
+    """The name a function or class definition binds, or the names an assignment binds."""
+    if isinstance(statement, (ast.FunctionDef, ast.ClassDef)):
+        return {statement.name}
+    return _assigned(statement)
+
+
+def notebook_definitions(path, names=None):
+    """Namespace of a notebook's imports, functions, classes and the globals they need.
+
+    ``names``: only these functions, classes and globals (and the definitions and assignments they need, found
+    transitively) instead of all of them; a notebook's later cells may assign globals that are expensive to
+    compute (a trained model), and a function nobody asked for should not pull them in.
+    """
     statements = [s for tree in _parsed_cells(nbformat.read(path, as_version=4)) for s in tree.body]
-    kept = [s for s in statements if isinstance(s, (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.ClassDef))]
-    assignments = [s for s in statements if isinstance(s, ast.Assign)]
-    chosen = []
-    while True:  # add the assignments that kept code reads, until nothing new is needed
-        needed = global_names(ast.Module(body=kept + chosen, type_ignores=[]))
-        new = [s for s in assignments if s not in chosen and _assigned(s) & needed]
+    imports = [s for s in statements if isinstance(s, (ast.Import, ast.ImportFrom))]
+    definitions = [s for s in statements if isinstance(s, (ast.FunctionDef, ast.ClassDef))]
+    candidates = definitions + [s for s in statements if isinstance(s, ast.Assign)]
+    if names is None:
+        chosen = list(definitions)
+    else:
+        chosen = [s for s in candidates if _defined(s) & set(names)]
+        missing = set(names) - set().union(*(_defined(s) for s in chosen))
+        if missing:
+            raise ValueError(f"{path} defines no function, class or global named {', '.join(sorted(missing))}")
+    while True:  # add the definitions and assignments that chosen code reads, until nothing new is needed
+        needed = global_names(ast.Module(body=imports + chosen, type_ignores=[]))
+        new = [s for s in candidates if s not in chosen and _defined(s) & needed]
         if not new:
             break
         chosen += new
-    source = ast.unparse(ast.Module(body=[s for s in statements if s in kept or s in chosen], type_ignores=[]))
+    kept = imports + chosen
+    source = ast.unparse(ast.Module(body=[s for s in statements if s in kept], type_ignores=[]))
     filename = f"<definitions of {path}>"
     # AutoGraph (tf.function) reads a function's source through linecache: register it there.
     linecache.cache[filename] = (len(source), None, source.splitlines(keepends=True), filename)
