@@ -199,7 +199,8 @@ def _with(size, edit):
     (lambda s: _with(s, lambda m, h: m.__setitem__((h, slice(h + 1, None)), 1.0)), "RIGHT of the centre"),
     (lambda s: _with(s, lambda m, h: m.__setitem__((h, slice(None)), 0.0)), "left in the centre row"),
     (lambda s: 1.0 - causal_mask(s), "inverted"),
-    (lambda s: np.ones((s, s)), "should be"),
+    (lambda s: np.ones((s, s)), "hides nothing"),
+    (lambda s: np.eye(s), "should be"),
     (lambda s: causal_mask(s)[:-1], "shape"),
     (lambda s: None, "return"),
 ])

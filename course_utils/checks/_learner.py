@@ -329,3 +329,43 @@ def require_fresh_noise_when_compiled(step, real_images, spy):
             "the compiled train step feeds the generator the same noise at every step: NumPy (or Python) "
             "random numbers inside a tf.function are drawn once, when it is traced, and frozen into the "
             "graph. Draw the noise with TensorFlow or Keras (tf.random.normal, keras.random.normal).")
+
+
+# --- classifier-free guidance (chapters 11 and 15) ---------------------------------------------------
+
+
+def guidance_labels_verdict(label_calls, labels, null_label, network):
+    """Name what is wrong with the labels a guided prediction gave the ``network`` (its calls' labels, in
+    ``label_calls``) when asked for ``labels``, if anything."""
+    require(label_calls, f"the {network} was never called: predict with and without the label.")
+    seen = np.concatenate([np.ravel(call) for call in label_calls])
+    requested = [call for call in label_calls if np.array_equal(np.ravel(call), labels)]
+    require(null_label in seen or len(requested) < 2,
+            f"both predictions got the requested labels: the unconditional branch is the {network}'s answer for "
+            f"the 'no label' class, labels = NULL_LABEL ({null_label}) for every example, e.g. "
+            "tf.fill(tf.shape(labels), NULL_LABEL).")
+    require(null_label in seen,
+            f"the {network} never got the 'no label' class {null_label} (NULL_LABEL): the unconditional prediction "
+            "is its answer for labels = NULL_LABEL everywhere, not for a real digit such as 0.")
+    require(set(labels) <= set(seen), f"the {network} never got the requested labels: the conditional prediction "
+                                      f"is the {network}'s answer for [x_t, t, labels].")
+
+
+def guidance_mistakes(conditional, unconditional, scale, symbol, what):
+    """(wrong guided prediction, message) for the usual mistakes of classifier-free guidance, whose right answer
+    is ``unconditional + scale * (conditional - unconditional)``; ``symbol`` ("eps", "v") and ``what`` ("noise",
+    "velocity") name the predictions in the messages."""
+    formula = f"{symbol}_uncond + scale * ({symbol}_cond - {symbol}_uncond)"
+    return [
+        (conditional + scale * (unconditional - conditional),
+         f"the guidance weight is on the wrong branch: start from the UNCONDITIONAL {what} and move towards the "
+         f"conditional one, {formula}."),
+        ((1 + scale) * conditional - scale * unconditional,
+         f"you used (1 + w) * {symbol}_cond - w * {symbol}_uncond with w = scale: that is Ho & Salimans' weight "
+         f"w = scale - 1. Here scale = 1 must give the plain conditional {what}: {formula}."),
+        (unconditional + scale * conditional,
+         f"the unconditional {what} is not subtracted inside the bracket: {formula}."),
+        (scale * conditional, f"the unconditional {what} is missing: {formula}."),
+        (conditional, f"you return the conditional {what} alone, whatever the scale: mix the two, {formula}."),
+        (unconditional, f"you return the unconditional {what} alone, whatever the scale: mix the two, {formula}."),
+    ]

@@ -16,7 +16,7 @@ not forty cells later.
 
 import numpy as np
 
-from course_utils.checks._learner import run_compiled_twice
+from course_utils.checks._learner import guidance_labels_verdict, guidance_mistakes, run_compiled_twice
 from course_utils.checks._numeric import close
 from course_utils.checks._verdict import (CheckFailed, call_with_stand_ins, learner_array, name_mistake, passed,
                                           require, scalar_result)
@@ -67,7 +67,11 @@ def _add_noise_mistakes(x0, t, noise, schedule):
     alpha, alpha_bar = (_per_example(schedule[key], t, x0.ndim) for key in ("alphas", "alpha_bars"))
     steps = len(schedule["alpha_bars"]) - 1
     shifted = {shift: _per_example(schedule["alpha_bars"], np.clip(t + shift, 0, steps), x0.ndim) for shift in (-1, 1)}
-    return [
+    one_step = [(np.sqrt(a) * x0 + np.sqrt(1 - a) * noise,
+                 f"every example was noised at the same step ({step}): each example has its own t, so pick "
+                 "alpha-bar_t per example, tf.gather(schedule['alpha_bars'], t), not one value for the batch.")
+                for step, a in enumerate(schedule["alpha_bars"].astype(np.float64))]
+    return one_step + [
         (np.sqrt(alpha) * x0 + np.sqrt(1 - alpha) * noise,
          "you used alpha_t where alpha-bar_t belongs: alpha_t is the signal kept by ONE step, alpha-bar_t "
          "(schedule['alpha_bars'][t]) the signal kept after all t steps, and q(x_t | x_0) jumps there at once."),
@@ -545,23 +549,6 @@ def guided_reference(conditional, unconditional, scale):
     return unconditional + scale * (conditional - unconditional)
 
 
-def _labels_verdict(label_calls, labels):
-    """Name what is wrong with the labels the guided noise gave the denoiser, if anything."""
-    require(label_calls, "the denoiser was never called: predict the noise with and without the label.")
-    seen = np.concatenate([np.ravel(call) for call in label_calls])
-    requested = [call for call in label_calls if np.array_equal(np.ravel(call), labels)]
-    require(NULL_LABEL in seen or len(requested) < 2,
-            "both predictions got the requested labels: the unconditional branch is the denoiser's answer for "
-            f"the 'no label' class, labels = NULL_LABEL ({NULL_LABEL}) for every example, e.g. "
-            "tf.fill(tf.shape(labels), NULL_LABEL).")
-    require(NULL_LABEL in seen,
-            f"the denoiser never got the 'no label' class {NULL_LABEL} (NULL_LABEL): the unconditional "
-            "prediction is the denoiser's answer for labels = NULL_LABEL everywhere, not for a real digit "
-            "such as 0.")
-    require(set(labels) <= set(seen), "the denoiser never got the requested labels: the conditional "
-                                      "prediction is denoiser([x_t, t, labels]).")
-
-
 def check_guided_noise(guided_noise):
     """``guided_noise(denoiser, x_t, t, labels, scale)``: classifier-free guidance (Ho & Salimans 2022), on
     images and on latent codes."""
@@ -583,26 +570,9 @@ def check_guided_noise(guided_noise):
         got = learner_array(result, what, shape=x_t.shape,
                             hint="One guided noise per example, of the shape of x_t (if you ran both branches in "
                                  "one batch of 2N, split it back into two halves).")
-        _labels_verdict(echo.label_calls, labels)
+        guidance_labels_verdict(echo.label_calls, labels, NULL_LABEL, "denoiser")
         want = guided_reference(conditional, unconditional, scale)
-        candidates = [
-            (guided_reference(unconditional, conditional, scale),
-             "the guidance weight is on the wrong branch: start from the UNCONDITIONAL prediction and move "
-             "towards the conditional one, eps_uncond + scale * (eps_cond - eps_uncond)."),
-            ((1 + scale) * conditional - scale * unconditional,
-             "you used (1 + w) * eps_cond - w * eps_uncond with w = scale: that is Ho & Salimans' weight w = "
-             "scale - 1. Here scale = 1 must give the plain conditional prediction: eps_uncond + scale * "
-             "(eps_cond - eps_uncond)."),
-            (unconditional + scale * conditional,
-             "the unconditional prediction is not subtracted inside the bracket: eps_uncond + scale * "
-             "(eps_cond - eps_uncond)."),
-            (scale * conditional, "the unconditional prediction is missing: eps_uncond + scale * "
-                                  "(eps_cond - eps_uncond)."),
-            (conditional, "you return the conditional prediction alone, whatever the scale: mix the two, "
-                          "eps_uncond + scale * (eps_cond - eps_uncond)."),
-            (unconditional, "you return the unconditional prediction alone, whatever the scale: mix the two, "
-                            "eps_uncond + scale * (eps_cond - eps_uncond)."),
-        ]
+        candidates = guidance_mistakes(conditional, unconditional, scale, "eps", "prediction")
         name_mistake(got, want, candidates,
                      f"with scale = {scale}, eps_cond = {labels + 1.0} and eps_uncond = {LabelEcho.UNCONDITIONAL} "
                      f"the guided noise should be {want.reshape(len(labels), -1)[:, 0]} for each example; yours "

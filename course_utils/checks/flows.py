@@ -14,7 +14,7 @@ the layer's internals.
 
 import numpy as np
 
-from course_utils.checks._learner import run_compiled_twice
+from course_utils.checks._learner import guidance_labels_verdict, guidance_mistakes, run_compiled_twice
 from course_utils.checks._numeric import close
 from course_utils.checks._verdict import (CheckFailed, call_learner, call_with_stand_ins, learner_array, learner_pair,
                                           name_mistake, passed, require, scalar_result)
@@ -619,25 +619,9 @@ def check_guided_velocity(guided_velocity):
         require(got.shape == x_t.shape,
                 f"for x_t of shape {x_t.shape} you return shape {got.shape}: one guided velocity per example (if "
                 "you ran both branches in one batch of 2N, split it back into two halves).")
-        seen = np.concatenate([np.ravel(call) for call in echo.label_calls]) if echo.label_calls else np.array([])
-        require(len(seen) > 0, "the network was never called: predict the velocity with and without the label.")
-        require(NULL_LABEL in seen,
-                f"the network never got the 'no label' class {NULL_LABEL} (NULL_LABEL): the unconditional velocity "
-                "is the network's answer for labels = NULL_LABEL everywhere, not for a real digit such as 0.")
-        require(set(labels) <= set(seen), "the network never got the requested labels: the conditional velocity "
-                                          "is velocity_net([x_t, t, labels]).")
+        guidance_labels_verdict(echo.label_calls, labels, NULL_LABEL, "network")
         want = unconditional + scale * (conditional - unconditional)
-        name_mistake(got, want, [
-            (conditional + scale * (unconditional - conditional),
-             "the guidance weight is on the wrong branch: start from the UNCONDITIONAL velocity and move towards "
-             "the conditional one, v_uncond + scale * (v_cond - v_uncond)."),
-            ((1 + scale) * conditional - scale * unconditional,
-             "you used (1 + w) * v_cond - w * v_uncond with w = scale: that is Ho & Salimans' weight w = scale - 1. "
-             "Here scale = 1 must give the plain conditional velocity: v_uncond + scale * (v_cond - v_uncond)."),
-            (unconditional + scale * conditional,
-             "the unconditional velocity is not subtracted inside the bracket: v_uncond + scale * (v_cond - "
-             "v_uncond)."),
-            (scale * conditional, "the unconditional velocity is missing: v_uncond + scale * (v_cond - v_uncond)."),
-        ], f"with scale = {scale}, v_cond = {conditional[:, 0]} and v_uncond = {LabelEcho.UNCONDITIONAL} the guided "
-           f"velocity should be {want[:, 0]}; yours is {got[:, 0].round(4)}.")
+        name_mistake(got, want, guidance_mistakes(conditional, unconditional, scale, "v", "velocity"),
+                     f"with scale = {scale}, v_cond = {conditional[:, 0]} and v_uncond = {LabelEcho.UNCONDITIONAL} "
+                     f"the guided velocity should be {want[:, 0]}; yours is {got[:, 0].round(4)}.")
     passed("guided_velocity = v_uncond + scale * (v_cond - v_uncond), the unconditional branch with NULL_LABEL")

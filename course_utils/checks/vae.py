@@ -246,6 +246,10 @@ def _mask_diagnoses(size):
         (rows_above_only, "your mask leaves out the pixels to the left in the centre row: that is still valid, but "
                           "it hides the nearest neighbour already drawn. Set mask[size // 2, :size // 2] = 1."),
         (1.0 - want, "your mask is inverted (1 where it should be 0): 1 marks the pixels drawn BEFORE the centre."),
+        (np.ones((size, size)), "your mask hides nothing (all ones): each pixel would see itself and the pixels drawn "
+                                "after it. Keep 1 only for the rows above the centre and the pixels left of it."),
+        (np.zeros((size, size)), "your mask hides everything (all zeros): the decoder would see no earlier pixel. "
+                                 "Set 1 for the rows above the centre and the pixels left of it in its row."),
     ]
 
 

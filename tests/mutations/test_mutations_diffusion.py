@@ -43,7 +43,7 @@ ADD_NOISE_MISTAKES = {
                    + tf.sqrt(1 - tf.gather(s["alpha_bars"], t)) * noise, "\\(N, 1, 1, 1\\)"),
     "forgot_return": (lambda x0, t, noise, s: None, "returned None"),
     "one_t_for_all": (lambda x0, t, noise, s: np.sqrt(s["alpha_bars"][5]) * x0
-                      + np.sqrt(1 - s["alpha_bars"][5]) * noise, "differs from"),
+                      + np.sqrt(1 - s["alpha_bars"][5]) * noise, r"same step \(5\).*its own t"),
     "own_noise_drawn": (lambda x0, t, noise, s: noise_with(tf.sqrt, lambda a: tf.sqrt(1 - a))(
         x0, t, tf.random.normal(tf.shape(x0)), s), "draws noise of its own. Use the `noise`"),
     # The old prose's instruction, word for word: passes on images, breaks section 5's latent codes.

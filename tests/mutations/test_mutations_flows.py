@@ -409,7 +409,12 @@ GUIDANCE_MISTAKES = {
     "no_subtraction": (guidance_with(lambda c, u, s: u + s * c), "not subtracted"),
     "scaled_conditional_only": (guidance_with(lambda c, u, s: s * c), "unconditional velocity is missing"),
     "label_zero_as_null": (guidance_with(lambda c, u, s: u + s * (c - u), null=0), "'no label' class"),
-    "conditional_only": (guidance_with(lambda c, u, s: c), "should be"),
+    "conditional_only": (guidance_with(lambda c, u, s: c), "conditional velocity alone"),
+    "unconditional_only": (guidance_with(lambda c, u, s: u), "unconditional velocity alone"),
+    "labels_to_the_unconditional_branch": (
+        lambda net, x_t, t, labels, s: (lambda c, u: u + s * (c - u))(net([x_t, t, labels], training=False),
+                                                                       net([x_t, t, labels], training=False)),
+        "both predictions got the requested labels"),
     "only_unconditional_call": (lambda net, x, t, labels, s: net([x, t, tf.fill(tf.shape(labels), NULL_LABEL)]),
                                 "never got the requested labels"),
     "not_split": (lambda net, x, t, labels, s: net(
