@@ -13,15 +13,17 @@ import pytest
 import tensorflow as tf
 
 from course_utils.checks import autoencoders, conditional_gan, controllable, dcgan, denoising, diffusion, gan_mnist
-from course_utils.checks import ssgan, text_generation, vae, wgan_gp
+from course_utils.checks import flows, ssgan, text_generation, vae, vq_vae, wgan_gp
 from tests import test_checks_conditional_gan as cgan_answers
 from tests import test_checks_controllable as controllable_answers
 from tests import test_checks_denoising as denoising_answers
 from tests import test_checks_diffusion as diffusion_answers
+from tests import test_checks_flows as flows_answers
 from tests import test_checks_gan_mnist as gan_answers
 from tests import test_checks_ssgan as ssgan_answers
 from tests import test_checks_text_generation as text_answers
 from tests import test_checks_vae as vae_answers
+from tests import test_checks_vq_vae as vq_vae_answers
 from tests import test_checks_wgan_gp as wgan_answers
 from tests.mutations.harness import run_check
 
@@ -67,6 +69,16 @@ CHECKS = {
     "causal_mask": (vae.check_causal_mask, vae_answers.causal_mask),
     "mode_stats": (wgan_gp.check_mode_stats, wgan_answers.mode_stats),
     "gradient_penalty": (wgan_gp.check_gradient_penalty, wgan_answers.penalty),
+    "nearest_codes": (vq_vae.check_nearest_codes, vq_vae_answers.nearest_codes),
+    "straight_through": (vq_vae.check_straight_through, vq_vae_answers.straight_through_and_losses),
+    "codebook_usage": (vq_vae.check_codebook_usage, vq_vae_answers.codebook_usage),
+    "prior_sequences": (vq_vae.check_prior_sequences, vq_vae_answers.prior_sequences),
+    "dequantize_logit": (flows.check_dequantize_logit, flows_answers.dequantize_logit),
+    "bits_per_dim": (flows.check_bits_per_dim, flows_answers.bits_per_dim),
+    "flow_matching_loss": (flows.check_flow_matching_loss, flows_answers.flow_matching_loss),
+    "euler_sample": (flows.check_euler_sample, flows_answers.euler_sample),
+    "heun_sample": (flows.check_heun_sample, flows_answers.heun_sample),
+    "guided_velocity": (flows.check_guided_velocity, flows_answers.guided_velocity),
 }
 """Each function check, with the right answer the wrong forms start from."""
 
