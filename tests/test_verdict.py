@@ -7,7 +7,7 @@ import tensorflow as tf
 
 from course_utils.checks import EXERCISE_PLACEHOLDER, CheckFailed, call_learner
 from course_utils.checks._numeric import close, close_in_norm, cosine
-from course_utils.checks._verdict import learner_array, scalar_result, unfinished_exercise
+from course_utils.checks._verdict import learner_array, learner_tuple, scalar_result, unfinished_exercise
 
 
 def unfinished(x):
@@ -87,3 +87,14 @@ def test_tensorflows_empty_op_name_is_left_out_of_a_verdict():
     with pytest.raises(CheckFailed) as failure:
         call_learner("f(x)", lambda x: tf.reshape(x, [3]), tf.zeros([2]))
     assert not str(failure.value).rstrip(".").endswith("name:")
+
+
+def test_learner_tuple_gives_the_things_as_a_tuple():
+    assert learner_tuple([1, 2, 3], "f", ("a", "b", "c")) == (1, 2, 3)
+
+
+@pytest.mark.parametrize("result, message", [(None, "returned None"), ([1, 2], r"3 things, \(a, b, c\); it returned a "
+                                                                               "list of 2"), ("abc", "it returned a str.")])
+def test_learner_tuple_says_how_many_things_and_which(result, message):
+    with pytest.raises(CheckFailed, match=message):
+        learner_tuple(result, "f", ("a", "b", "c"))

@@ -9,7 +9,7 @@ The check kit, shared by every chapter's module (use it rather than a local copy
 - ``_verdict``: how a check speaks and reads what the learner returned. ``call_learner`` (and
   ``call_with_stand_ins`` when the learner's code calls a spy of the check); ``learner_array``, the one
   adaptor every learner output goes through (None, non-numbers and a wrong ``shape`` get a verdict that
-  says what was expected and what came); ``scalar_result``, ``learner_pair``; ``name_mistake`` and
+  says what was expected and what came); ``scalar_result``, ``learner_tuple``; ``name_mistake`` and
   ``match_named_mistake``, which compare with the right answer and name the first usual mistake matched.
 - ``_numeric``: NumPy references (stable softmax, cross-entropies) and comparisons that never raise on a
   shape mismatch (``close``, ``close_in_norm``, ``flat``, ``cosine``).

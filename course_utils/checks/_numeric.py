@@ -46,10 +46,11 @@ def ce_of_probabilities(values, labels):
 # Give these arrays that passed ``learner_array`` (or references): they never raise on a shape mismatch.
 
 
-def close(a, b, tol=1e-4):
-    """True when ``a`` and ``b`` have the same shape and agree within ``tol``, absolute and relative."""
+def close(a, b, tol=1e-4, atol=None):
+    """True when ``a`` and ``b`` have the same shape and agree within ``tol``, relative, and ``atol`` (``tol``
+    when not given), absolute."""
     a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
-    return a.shape == b.shape and bool(np.allclose(a, b, rtol=tol, atol=tol))
+    return a.shape == b.shape and bool(np.allclose(a, b, rtol=tol, atol=tol if atol is None else atol))
 
 
 def flat(arrays):

@@ -103,12 +103,15 @@ def call_with_stand_ins(what, function, *args, hint="", **kwargs):
         raise
 
 
-def learner_pair(result, what, names):
-    """A learner's result that should be a pair, or a CheckFailed saying what came back (``names``: "a, b")."""
+def learner_tuple(result, what, names):
+    """A learner's result that should be ``len(names)`` things (``names``: their names, e.g. ("z", "log_det")),
+    as a tuple, or a CheckFailed saying what came back."""
     require(result is not None, f"{what} returned None: did you forget `return`?")
-    require(isinstance(result, (tuple, list)) and len(result) == 2,
-            f"{what} should return two things, ({names}); it returned a {type(result).__name__}.")
-    return result
+    count = len(result) if isinstance(result, (tuple, list)) else None
+    require(count == len(names),
+            f"{what} should return {len(names)} things, ({', '.join(names)}); it returned a {type(result).__name__}"
+            + ("" if count is None else f" of {count}") + ".")
+    return tuple(result)
 
 
 def scalar_result(result, what, hint="Average over the batch, e.g. with tf.reduce_mean."):

@@ -13,7 +13,9 @@ import tensorflow as tf
 
 from course_utils.accelerator import global_policy
 from course_utils.checks._learner import final_activation, missing_activation_message, random_at_inference_message
+from course_utils.checks._numeric import close
 from course_utils.checks._verdict import CheckFailed, call_learner, learner_array, passed, require
+from course_utils.checks.vae import kl_reference
 
 # --- exercise 1: a generator for any image size ----------------------------------------------------------
 
@@ -112,14 +114,6 @@ def check_generator(build_generator, latent_dim=16, width=8):
 _TOLERANCE = 1e-3
 
 
-def _kl(mean, log_var):
-    return 0.5 * np.sum(mean**2 + np.exp(log_var) - log_var - 1.0, axis=-1)
-
-
-def _close(got, want, tol=_TOLERANCE):
-    return got.shape == want.shape and np.allclose(got, want, rtol=tol, atol=tol)
-
-
 def check_negative_elbo(negative_elbo, sigma=0.1):
     """``negative_elbo(x, x_mean, mean, log_var, sigma)``: per image, the Gaussian negative log-likelihood
     ``sum((x - x_mean)^2 / (2 sigma^2) + log(2 pi sigma^2) / 2)`` over the pixels plus the KL to N(0, I)."""
@@ -132,7 +126,7 @@ def check_negative_elbo(negative_elbo, sigma=0.1):
     pixels = int(np.prod(shape))
     squares = ((x - x_mean) ** 2).sum(axis=(1, 2, 3))
     constant = 0.5 * pixels * np.log(2 * np.pi * sigma**2)
-    reconstruction, kl = squares / (2 * sigma**2) + constant, _kl(mean, log_var)
+    reconstruction, kl = squares / (2 * sigma**2) + constant, kl_reference(mean, log_var)
     tensors = [tf.constant(a, tf.float32) for a in (x, x_mean, mean, log_var)]
     got = learner_array(call_learner("negative_elbo(x, x_mean, mean, log_var, sigma) raised",
                                      negative_elbo, *tensors, sigma), "negative_elbo")
@@ -142,7 +136,7 @@ def check_negative_elbo(negative_elbo, sigma=0.1):
             f"negative_elbo returns shape {got.shape}; return one value per image, shape ({n},): sum over the "
             "pixels and the latent dimensions, and average over the batch only in the loss.")
     want = reconstruction + kl
-    if _close(got, want):
+    if close(got, want, _TOLERANCE):
         passed("negative_elbo = Gaussian reconstruction term (summed over the pixels, constant included) + KL, "
                "in nats per image")
         return
@@ -182,7 +176,7 @@ def check_negative_elbo(negative_elbo, sigma=0.1):
          "the '- 1' inside the KL sum is missing: the KL of N(0, 1) to N(0, 1) must be 0."),
     ]
     for wrong, message in mistakes:
-        if _close(got, wrong):
+        if close(got, wrong, _TOLERANCE):
             raise CheckFailed(message)
     raise CheckFailed(f"for these inputs (sigma={sigma}) the negative ELBO per image is {want.round(2)}; yours is "
                       f"{got.round(2)}. Use sum((x - x_mean)^2 / (2 sigma^2) + log(2 pi sigma^2) / 2) over the "
@@ -217,7 +211,7 @@ def check_slerp(slerp):
             f"for z0, z1 of shape ({d},) and {len(t)} fractions t, slerp should return shape ({len(t)}, {d}); "
             f"got {got.shape}.")
     want = _slerp(z0, z1, t)
-    if _close(got, want):
+    if close(got, want, _TOLERANCE):
         passed("slerp follows the arc from z0 (t = 0) to z1 (t = 1), keeping the length of the codes")
         return
     unit0, unit1 = z0 / np.linalg.norm(z0), z1 / np.linalg.norm(z1)
@@ -240,9 +234,9 @@ def check_slerp(slerp):
     mistakes.append(((np.sin((1 - t[:, None]) * degrees) * z0 + np.sin(t[:, None] * degrees) * z1) / np.sin(degrees),
                      "the angle is in degrees: np.sin and np.arccos work in radians; leave out np.degrees."))
     for wrong, message in mistakes:
-        if _close(got, wrong):
+        if close(got, wrong, _TOLERANCE):
             raise CheckFailed(message)
-    if not _close(got[[0, -1]], np.stack([z0, z1])):
+    if not close(got[[0, -1]], np.stack([z0, z1]), _TOLERANCE):
         raise CheckFailed("slerp(z0, z1, t) should return z0 at t = 0 and z1 at t = 1; yours does not.")
     raise CheckFailed("slerp's points between the ends are not on the arc: with omega = arccos(z0 . z1 / "
                       "(|z0| |z1|)), return (sin((1 - t) omega) z0 + sin(t omega) z1) / sin(omega).")

@@ -16,7 +16,7 @@ import numpy as np
 
 from course_utils.checks._learner import guidance_labels_verdict, guidance_mistakes, run_compiled_twice
 from course_utils.checks._numeric import close
-from course_utils.checks._verdict import (CheckFailed, call_learner, call_with_stand_ins, learner_array, learner_pair,
+from course_utils.checks._verdict import (CheckFailed, call_learner, call_with_stand_ins, learner_array, learner_tuple,
                                           name_mistake, passed, require, scalar_result)
 
 NULL_LABEL = 10
@@ -89,8 +89,8 @@ def check_dequantize_logit(dequantize_logit, alpha=0.05):
     x[0, 0, 0, 0], x[0, 0, 1, 0] = 0.0, 255.0  # both ends of the range
     u = rng.uniform(size=x.shape)
     what = f"calling dequantize_logit(x, u, alpha={alpha}) on pixels of shape {x.shape}"
-    result = learner_pair(call_learner(what, dequantize_logit, tf.constant(x, tf.float32), tf.constant(u, tf.float32),
-                                       alpha), "dequantize_logit", "z, log_det")
+    result = learner_tuple(call_learner(what, dequantize_logit, tf.constant(x, tf.float32), tf.constant(u, tf.float32),
+                                        alpha), "dequantize_logit", ("z", "log_det"))
     z, log_det = learner_array(result[0], "dequantize_logit's z"), learner_array(result[1], "its log_det")
     require(z.shape == x.shape, f"z has shape {z.shape} for pixels of shape {x.shape}: the transform acts on "
                                 "every value, so z has the shape of x.")
@@ -133,8 +133,8 @@ def _forward(layer, x, what="forward"):
     """The layer's forward(x) as (y, log_det) NumPy arrays, with shapes checked."""
     import tensorflow as tf
 
-    result = learner_pair(call_learner(f"calling layer.{what}(x) on x of shape {x.shape}", layer.forward,
-                                       tf.constant(x, tf.float32)), "forward", "y, log_det")
+    result = learner_tuple(call_learner(f"calling layer.{what}(x) on x of shape {x.shape}", layer.forward,
+                                        tf.constant(x, tf.float32)), "forward", ("y", "log_det"))
     y, log_det = learner_array(result[0], "forward's y"), learner_array(result[1], "forward's log_det")
     require(y.shape == x.shape, f"forward returns y of shape {y.shape} for x of shape {x.shape}: a flow keeps "
                                 "the shape of its input.")
@@ -149,8 +149,8 @@ def _require_scales_can_learn(layer, x):
     import tensorflow as tf
 
     with tf.GradientTape() as tape:
-        result = learner_pair(call_learner("calling layer.forward(x)", layer.forward, tf.constant(x, tf.float32)),
-                              "forward", "y, log_det")
+        result = learner_tuple(call_learner("calling layer.forward(x)", layer.forward, tf.constant(x, tf.float32)),
+                               "forward", ("y", "log_det"))
         total = tf.reduce_sum(result[1])
     weights = layer.trainable_variables
     require(len(weights) > 0,

@@ -14,32 +14,11 @@
 
 import numpy as np
 
-from course_utils.checks._numeric import softmax
-from course_utils.checks._verdict import CheckFailed, call_learner, passed, require, traced_error
+from course_utils.checks._numeric import close, softmax
+from course_utils.checks._verdict import (CheckFailed, call_learner, learner_array, learner_tuple, passed, require,
+                                          traced_error)
 
-_CLOSE = dict(rtol=1e-4, atol=1e-5)
-
-
-def _close(a, b):
-    return a.shape == b.shape and np.allclose(a, b, **_CLOSE)
-
-
-def learner_array(result, what):
-    """``result`` as a float64 NumPy array; None, or something that is not numbers, becomes a CheckFailed."""
-    require(result is not None, f"{what} returned None: did you forget `return`?")
-    try:
-        return np.asarray(result, dtype=np.float64)
-    except (TypeError, ValueError) as error:
-        raise CheckFailed(f"{what} should return numbers; it returned a {type(result).__name__}.") from error
-
-
-def _pair(result, what, names):
-    """The learner's result as a tuple of ``len(names)`` arrays, or a CheckFailed saying what came back."""
-    require(result is not None, f"{what} returned None: did you forget `return`?")
-    require(isinstance(result, (tuple, list)) and len(result) == len(names),
-            f"{what} should return {len(names)} things, ({', '.join(names)}); got {type(result).__name__}"
-            + (f" of {len(result)}" if isinstance(result, (tuple, list)) else "") + ".")
-    return result
+_ATOL = 1e-5  # float32 attention against float64 references, entries of order 1
 
 
 # --- exercise 1: causal attention ------------------------------------------------------------------
@@ -103,8 +82,8 @@ def _attention_case(causal_attention, shape_q, shape_k, seed):
     rng = np.random.default_rng(seed)
     q, k, v = (rng.normal(size=shape).astype(np.float32) for shape in (shape_q, shape_k, shape_k))
     what = f"causal_attention failed on q of shape {shape_q} and k, v of shape {shape_k}"
-    output, weights = _pair(call_learner(what, causal_attention, tf.constant(q), tf.constant(k), tf.constant(v)),
-                            "causal_attention", ("output", "weights"))
+    output, weights = learner_tuple(call_learner(what, causal_attention, tf.constant(q), tf.constant(k),
+                                                 tf.constant(v)), "causal_attention", ("output", "weights"))
     output, weights = learner_array(output, "causal_attention's output"), learner_array(weights, "its weights")
     variants = _attention_variants(*(x.astype(np.float64) for x in (q, k, v)))
     right_output, right_weights = variants.pop("right")
@@ -113,12 +92,12 @@ def _attention_case(causal_attention, shape_q, shape_k, seed):
             f"{right_weights.shape} (one row of key weights per query), got {weights.shape}.")
     require(output.shape == right_output.shape,
             f"the output should have the shape of q, {shape_q}; got {output.shape}: multiply the weights by v.")
-    if _close(weights, right_weights):
-        require(_close(output, right_output), "the weights are right but the output is not: the output is "
-                                              "weights @ v (tf.matmul(weights, v)).")
+    if close(weights, right_weights, atol=_ATOL):
+        require(close(output, right_output, atol=_ATOL),
+                "the weights are right but the output is not: the output is weights @ v (tf.matmul(weights, v)).")
         return
     for name, variant in variants.items():
-        if variant is not None and _close(weights, variant[1]):
+        if variant is not None and close(weights, variant[1], atol=_ATOL):
             raise CheckFailed(_ATTENTION_MISTAKES[name])
     raise CheckFailed(f"for q of shape {shape_q} and k of shape {shape_k} the weights differ from "
                       "softmax(mask(q k^T / sqrt(d))) over the keys, the mask hiding keys after each query.")
@@ -142,7 +121,8 @@ def check_causal_attention(causal_attention):
         raise CheckFailed(f"causal_attention fails inside a compiled training step (tf.function, lengths unknown "
                           f"while tracing): {traced_error(error)}. Use tf.shape(q)[-2] for lengths, not q.shape, "
                           "and TensorFlow ops, not NumPy.") from error
-    require(_close(traced, _attention_variants(*(np.asarray(x, np.float64) for x in (q, k, v)))["right"][0]),
+    require(close(traced, _attention_variants(*(np.asarray(x, np.float64) for x in (q, k, v)))["right"][0],
+                  atol=_ATOL),
             "causal_attention gives another result when compiled by tf.function than when run eagerly.")
     passed("scores q k^T / sqrt(d), the future masked before a softmax over the keys, then weights @ v; "
            "also with fewer queries than keys (a cache) and compiled")
@@ -282,7 +262,7 @@ _BLOCK_MISTAKES = {
 
 def _call_block(block, x, past, what):
     result = call_learner(what, block, x, past)
-    output, present, weights = _pair(result, "the block", ("output", "present", "weights"))
+    output, present, weights = learner_tuple(result, "the block", ("output", "present", "weights"))
     return learner_array(output, "the block's output"), present, weights
 
 
@@ -302,9 +282,9 @@ def check_block(Block):
         variants = _block_variants(block, x, given_past)
         right = variants.pop("right")
         require(output.shape == right.shape, f"the block should keep the shape of x, (2, 5, 8); got {output.shape}.")
-        if not _close(output, right):
+        if not close(output, right, atol=_ATOL):
             for name, variant in variants.items():
-                if variant is not None and _close(output, variant):
+                if variant is not None and close(output, variant, atol=_ATOL):
                     raise CheckFailed(_BLOCK_MISTAKES[name])
             raise CheckFailed(f"{case} the output differs from x + attention(norm1(x)), then + mlp(norm2(x)).")
         keys = np.asarray(present[0])
@@ -364,7 +344,7 @@ _GPT_MISTAKES = {
 
 def _run_model(model, tokens, past, what):
     output = call_learner(what, model.run, tokens, past)
-    logits, presents, maps = _pair(output, "run", ("logits", "presents", "attention maps"))
+    logits, presents, maps = learner_tuple(output, "run", ("logits", "presents", "attention maps"))
     require(isinstance(presents, (list, tuple)) and len(presents) == len(model.blocks),
             f"run should return one (keys, values) pair per block in presents, {len(model.blocks)} here; got "
             f"{type(presents).__name__}" + (f" of {len(presents)}" if isinstance(presents, (list, tuple)) else "") + ".")
@@ -387,19 +367,19 @@ def check_gpt(GPT):
     right = variants.pop("right")
     require(logits.shape == right.shape, f"the logits for tokens of shape (2, 7) should have shape (2, 7, 11), "
                                          f"(batch, T, vocab_size); got {logits.shape}.")
-    if not _close(logits, right):
+    if not close(logits, right, atol=_ATOL):
         for name, variant in variants.items():
-            if variant is not None and _close(logits, variant):
+            if variant is not None and close(logits, variant, atol=_ATOL):
                 raise CheckFailed(_GPT_MISTAKES[name])
         raise CheckFailed("the logits differ from to_logits(final_norm(blocks(token_embedding(tokens) + "
                           "position_embedding(0..T-1)))).")
     head, tail = tokens[:, :3], tokens[:, 3:]
     _, head_presents = _run_model(model, head, None, "run failed on tokens of shape (2, 3)")
     tail_logits, _ = _run_model(model, tail, head_presents, "run failed on 4 new tokens after a cache of 3")
-    if not _close(tail_logits, right[:, 3:]):
+    if not close(tail_logits, right[:, 3:], atol=_ATOL):
         variants = _gpt_variants(model, tail, head_presents)
         for name in ("positions_restart", "no_past"):
-            if _close(tail_logits, variants[name]):
+            if close(tail_logits, variants[name], atol=_ATOL):
                 raise CheckFailed(_GPT_MISTAKES[name])
         raise CheckFailed("run(tokens[:, 3:], past) with the cache of run(tokens[:, :3]) should give the last 4 "
                           "logits of run(tokens); it does not.")
@@ -409,7 +389,8 @@ def check_gpt(GPT):
     except Exception as error:
         raise CheckFailed(f"run fails inside a compiled training step (batch size and length unknown while "
                           f"tracing): {traced_error(error)}. Use tf.shape(tokens)[1] for the length.") from error
-    require(_close(traced, right), "run gives another result when compiled by tf.function than when run eagerly.")
+    require(close(traced, right, atol=_ATOL),
+            "run gives another result when compiled by tf.function than when run eagerly.")
     passed("embeddings of tokens and positions, blocks in a chain, final LayerNorm, logits; positions go on "
            "after a cache, and the cached logits equal the recomputed ones")
 

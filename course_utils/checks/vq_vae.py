@@ -14,34 +14,11 @@ the usual mistakes give, to name the most likely one.
 
 import numpy as np
 
-from course_utils.checks._verdict import CheckFailed, call_learner, passed, require, scalar_result, traced_error
+from course_utils.checks._numeric import close
+from course_utils.checks._verdict import (CheckFailed, call_learner, learner_array, learner_tuple, passed, require,
+                                          scalar_result, traced_error)
 
-_TOLERANCE = dict(rtol=1e-4, atol=1e-5)
-
-
-def _close(a, b):
-    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
-    return a.shape == b.shape and bool(np.allclose(a, b, **_TOLERANCE))
-
-
-def _numbers(result, what):
-    """The learner's result as a NumPy array of numbers, or a CheckFailed saying what came back instead."""
-    require(result is not None, f"{what} returned None: did you forget `return`?")
-    try:
-        array = np.asarray(result)
-        array.astype(np.float64)
-    except Exception as error:  # noqa: BLE001 - whatever it is, it is not an array of numbers
-        raise CheckFailed(f"{what} should return numbers; it returned a {type(result).__name__}.") from error
-    return array
-
-
-def _several(result, what, names):
-    """The learner's result as a tuple of ``len(names)`` items, or a CheckFailed saying what came back."""
-    require(result is not None, f"{what} returned None: did you forget `return`?")
-    require(isinstance(result, (tuple, list)) and len(result) == len(names),
-            f"{what} should return {len(names)} things, ({', '.join(names)}); it returned "
-            f"{type(result).__name__}" + (f" of {len(result)}" if isinstance(result, (tuple, list)) else "") + ".")
-    return tuple(result)
+_ATOL = 1e-5  # float32 distances and losses against float64 references
 
 
 # --- exercise 1: the nearest code -----------------------------------------------------------------
@@ -111,7 +88,7 @@ def _indices_shape_message(shape, n, k, d):
 def _check_indices(result, z, codebook, what):
     """Name what is wrong with the indices ``result`` for ``z`` and ``codebook``, if anything."""
     (n, d), k = z.shape, len(codebook)
-    indices = _numbers(result, what)
+    indices = learner_array(result, what, dtype=None)
     require(indices.shape == (n,), _indices_shape_message(indices.shape, n, k, d))
     require(indices.dtype.kind in "iu",
             f"{what} returns {indices.dtype} numbers: indices are integers (tf.gather needs them); tf.argmin "
@@ -217,12 +194,12 @@ def _flows(gradient):
 
 
 def _check_decoder_input(z, gradient_e, gradient_q, z_e, z_q, weights):
-    if _close(z, z_e):
+    if close(z, z_e, atol=_ATOL):
         raise CheckFailed("the decoder's input equals the encoder's output z_e: the decoder must see the QUANTISED "
                           "vectors z_q. Write z_e + tf.stop_gradient(z_q - z_e): its value is z_q, its gradient "
                           "goes to z_e.")
-    require(_close(z, z_q), "the decoder's input should equal z_q (its value) and pass the gradient to z_e: "
-                            "z_e + tf.stop_gradient(z_q - z_e).")
+    require(close(z, z_q, atol=_ATOL), "the decoder's input should equal z_q (its value) and pass the gradient to "
+                                       "z_e: z_e + tf.stop_gradient(z_q - z_e).")
     if not _flows(gradient_e):
         where = (" it reaches z_q instead: the difference z_q - z_e needs tf.stop_gradient around it"
                  if _flows(gradient_q) else "")
@@ -233,7 +210,7 @@ def _check_decoder_input(z, gradient_e, gradient_q, z_e, z_q, weights):
     require(not _flows(gradient_q),
             "the decoder's gradient also reaches z_q through the decoder's input: the codes would move with the "
             "decoder's gradient as well as with the codebook loss. Wrap z_q - z_e in tf.stop_gradient.")
-    require(_close(gradient_e, weights),
+    require(close(gradient_e, weights, atol=_ATOL),
             "the gradient that reaches z_e is not the decoder's gradient copied unchanged: the straight-through "
             "estimator is z_e + tf.stop_gradient(z_q - z_e), whose derivative with respect to z_e is 1.")
 
@@ -253,10 +230,10 @@ def _check_loss_value(value, z_e, z_q, name):
         (np.sqrt(squared.sum(axis=1)).mean(),
          f"the {name} is the mean Euclidean distance (a square root): use the mean SQUARED difference."),
     ]
-    if np.isclose(value, want, **_TOLERANCE):
+    if close(value, want, atol=_ATOL):
         return
     for wrong, message in candidates:
-        if np.isclose(value, wrong, **_TOLERANCE):
+        if close(value, wrong, atol=_ATOL):
             raise CheckFailed(message)
     raise CheckFailed(f"the {name} is {value:.6g}; expected the mean squared difference of z_e and z_q, {want:.6g}.")
 
@@ -271,7 +248,7 @@ def check_straight_through(straight_through_and_losses):
     with tf.GradientTape(persistent=True) as tape:
         result = call_learner("straight_through_and_losses(z_e, z_q) failed for z_e and z_q of shape (6, 4)",
                               straight_through_and_losses, tf.convert_to_tensor(z_e), tf.convert_to_tensor(z_q))
-        z, codebook_loss, commitment_loss = _several(result, "straight_through_and_losses",
+        z, codebook_loss, commitment_loss = learner_tuple(result, "straight_through_and_losses",
                                                      ("z for the decoder", "codebook loss", "commitment loss"))
         require(all(tf.is_tensor(x) for x in (z, codebook_loss, commitment_loss)),
                 "straight_through_and_losses returns NumPy values (or Python numbers): the gradient tape cannot "
@@ -279,7 +256,7 @@ def check_straight_through(straight_through_and_losses):
         require(tuple(z.shape) == z_e_array.shape, f"the decoder's input should have the shape of z_e, "
                                                    f"{z_e_array.shape}; it has {tuple(z.shape)}.")
         decoder_objective = tf.reduce_sum(tf.cast(z, tf.float32) * weights)
-    z_array = _numbers(z, "the decoder's input").astype(np.float64)
+    z_array = learner_array(z, "the decoder's input", dtype=None).astype(np.float64)
     _check_decoder_input(z_array, _gradient(tape, decoder_objective, z_e), _gradient(tape, decoder_objective, z_q),
                          z_e_array, z_q_array, weights)
     values = {}
@@ -364,9 +341,9 @@ def _one_usage(codebook_usage, indices, num_codes):
             raise CheckFailed(f"{failure} The indices come as grids, shape {indices.shape}: flatten them first "
                               "(np.ravel).") from failure.__cause__
         raise
-    perplexity, dead = _several(result, "codebook_usage", ("perplexity", "dead codes"))
+    perplexity, dead = learner_tuple(result, "codebook_usage", ("perplexity", "dead codes"))
     perplexity = scalar_result(perplexity, "the perplexity")
-    dead_array = _numbers(dead, "the number of dead codes")
+    dead_array = learner_array(dead, "the number of dead codes", dtype=None)
     require(dead_array.size == 1, f"the number of dead codes should be one number; it has shape {dead_array.shape}: "
                                   "count the codes whose count is 0, np.sum(counts == 0).")
     return perplexity, float(dead_array.reshape(()))
@@ -442,8 +419,8 @@ def check_prior_sequences(prior_sequences):
     n, h, w = code_grids.shape
     result = call_learner(f"prior_sequences(code_grids of shape {code_grids.shape}, labels {labels.tolist()}, "
                           f"num_codes={num_codes}) failed", prior_sequences, code_grids.copy(), labels.copy(), num_codes)
-    inputs, targets = (_numbers(x, name) for x, name in zip(_several(result, "prior_sequences", ("inputs", "targets")),
-                                                          ("the inputs", "the targets")))
+    pair = learner_tuple(result, "prior_sequences", ("inputs", "targets"))
+    inputs, targets = (learner_array(x, name, dtype=None) for x, name in zip(pair, ("the inputs", "the targets")))
     for array, name in ((inputs, "inputs"), (targets, "targets")):
         if array.shape == (n, h * w + 1):
             raise CheckFailed(f"the {name} have {h * w + 1} tokens per sequence (class token and all {h * w} codes): "

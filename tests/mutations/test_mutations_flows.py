@@ -52,7 +52,7 @@ LOGIT_MISTAKES = {
     "mean_over_values": (logit_with(reduce=tf.reduce_mean), "SUM over all"),
     "summed_over_the_batch": (logit_with(axis=()), "one number per image"),
     "not_summed": (lambda x, u, a: (logit_with()(x, u, a)[0], tf.zeros_like(x)), "one number per image"),
-    "returns_z_only": (lambda x, u, a: logit_with()(x, u, a)[0], "two things"),
+    "returns_z_only": (lambda x, u, a: logit_with()(x, u, a)[0], "2 things"),
 }
 
 
