@@ -12,7 +12,8 @@ import numpy as np
 import tensorflow as tf
 
 from course_utils.accelerator import global_policy
-from course_utils.checks._learner import final_activation, missing_activation_message, random_at_inference_message
+from course_utils.checks._learner import (final_activation, missing_activation_message, random_at_inference_message,
+                                          run_traced_without_batch_size)
 from course_utils.checks._numeric import close
 from course_utils.checks._verdict import CheckFailed, call_learner, learner_array, passed, require
 from course_utils.checks.vae import kl_reference
@@ -137,6 +138,9 @@ def check_negative_elbo(negative_elbo, sigma=0.1):
             "pixels and the latent dimensions, and average over the batch only in the loss.")
     want = reconstruction + kl
     if close(got, want, _TOLERANCE):
+        run_traced_without_batch_size(
+            "inside tf.function with an unknown batch size (as in the VAE's train_step) negative_elbo failed",
+            lambda *arrays: negative_elbo(*arrays, sigma), x, x_mean, mean, log_var)
         passed("negative_elbo = Gaussian reconstruction term (summed over the pixels, constant included) + KL, "
                "in nats per image")
         return

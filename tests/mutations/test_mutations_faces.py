@@ -135,6 +135,10 @@ ELBO_WRONG = {
                        "yours is"),
     "log_of_log_var": (lambda x, xm, m, lv, s: squares(x, xm) / (2 * s**2) + kl(m, tf.math.log(lv)), "NaN"),
     "returns_none": (lambda x, xm, m, lv, s: None, "returned None"),
+    "numpy_inside": (lambda x, xm, m, lv, s: np.sum(np.square(np.asarray(x) - np.asarray(xm)), axis=(1, 2, 3))
+                     / (2 * s**2) + 0.5 * 192 * np.log(2 * np.pi * s**2) + np.asarray(kl(m, lv)), "tf.function"),
+    "static_batch_size": (lambda x, xm, m, lv, s: tf.reshape(squares(x, xm), [x.shape[0]]) / (2 * s**2)
+                          + constant(x, s) + kl(m, lv), "tf.function"),
 }
 ELBO_RIGHT = {
     "per_pixel_then_sum": lambda x, xm, m, lv, s: pixel_sum(tf.square(x - xm) / (2 * s**2)
