@@ -1,4 +1,5 @@
-"""The scoreboard: every MNIST generator the course trains, side by side, on the same yardstick.
+"""The scoreboards: every MNIST generator the course trains side by side on one yardstick, and every model
+of text on chapter 10's validation text.
 
 Every number is read from the results files of the full runs, ``solutions/results/NN_name.json``
 (written by ``python -m tools.run_course``); none is typed by hand. A number a file does not hold shows
@@ -10,6 +11,7 @@ names. Correct a model name there, and only there.
     markdown_table(rs)  the rows as a Markdown table (the README's scoreboard is this table)
     show()              for a notebook: the table and a bar chart of Fréchet distance per generator
                         (``this_notebook=``: that notebook's rows from the run in progress)
+    text_rows(), text_markdown_table(rs), show_text()    the same for the text scoreboard (``TEXT_MODELS``)
 """
 
 import datetime
@@ -24,13 +26,17 @@ RESULTS_DIR = REPO_ROOT / "solutions" / "results"
 MISSING = "—"
 SAMPLES = 10000  # the sampling-time column is the time to draw this many samples
 
-Generator = namedtuple("Generator", "name results_file model training_time sampling_time")
+Generator = namedtuple("Generator", "name results_file model training_time sampling_time likelihood",
+                       defaults=(False,))
 
 # Where each generator's numbers live: its results file and the ``model`` its entries name
 # (``metrics.report_generative_quality(..., label=model)`` reports its quality). ``training_time``: the
 # models whose training times (``results.TRAINING_TIME``, minutes) add up to the generator's (latent
 # diffusion: its autoencoder and its denoiser; ``None``: the chapter's one unnamed training time);
-# ``sampling_time``: the model whose ``results.SAMPLING_TIME`` entry timed drawing the samples scored.
+# ``sampling_time``: the model whose ``results.SAMPLING_TIME`` entry timed drawing the samples scored;
+# ``likelihood``: the model gives the exact likelihood of 8-bit pixels, reported as test bits per dimension
+# (``results.BITS_PER_DIMENSION``). The others have none to report: a GAN or a sampler has no likelihood,
+# and the VAEs' bound is of binarised digits, another quantity.
 # Chapter 11's pixel-space model's ancestral sampler is scored on 300 samples only (1,000 U-Net calls per
 # sample), so that row's distance has a higher floor than the others; the table names the sample count.
 GENERATORS = (
@@ -49,10 +55,16 @@ GENERATORS = (
               ("pixel-space DDPM",), "pixel-space DDPM (DDIM 25)"),
     Generator("latent diffusion, DDPM 1000 steps", "11_diffusion_models.json", "latent diffusion (DDPM 1000)",
               ("autoencoder", "latent diffusion (denoiser)"), "latent diffusion"),
+    Generator("RealNVP (normalizing flow)", "15_normalizing_flows.json", "RealNVP", ("RealNVP",), "RealNVP",
+              likelihood=True),
+    Generator("latent flow matching, Heun 10 steps", "15_normalizing_flows.json", "latent flow matching (Heun 10)",
+              ("latent flow matching (autoencoder)", "latent flow matching (velocity network)"),
+              "latent flow matching (Heun 10)"),
 )
 
-COLUMNS = ("generator", "Fréchet distance (floor)", "confidently classified", "class coverage", "training time",
-           f"time to draw {SAMPLES:,} samples", "hardware, date")
+COLUMNS = ("generator", "Fréchet distance (floor)", "confidently classified", "class coverage", "test bits/dim",
+           "training time", f"time to draw {SAMPLES:,} samples", "hardware, date")
+NO_LIKELIHOOD = "n/a"
 
 
 def _record(results_dir, name, cache):
@@ -79,7 +91,7 @@ def rows(results_dir=RESULTS_DIR, running=None):
     ``running``: ``{results file name: record}`` read in place of those stored files (a run in progress).
 
     Keys: generator, results_file, frechet_distance, floor, samples (how many the distance compared),
-    confidently_classified (%), class_coverage, classes, training_time_min, sampling_time_s (for
+    confidently_classified (%), class_coverage, classes, bits_per_dimension, likelihood, training_time_min, sampling_time_s (for
     ``SAMPLES`` samples, scaled when the run drew another number), sampling_samples (how many it drew),
     hardware, date.
     """
@@ -96,6 +108,8 @@ def rows(results_dir=RESULTS_DIR, running=None):
                "floor": _value(results.find(record, results.FRECHET_FLOOR, generator.model)),
                "confidently_classified": _value(results.find(record, results.CONFIDENTLY_CLASSIFIED, generator.model)),
                "class_coverage": _value(coverage), "classes": int(classes.group(1)) if classes else None,
+               "bits_per_dimension": _value(results.find(record, results.BITS_PER_DIMENSION, generator.model)),
+               "likelihood": generator.likelihood,
                "training_time_min": _minutes(record, generator.training_time),
                "sampling_time_s": None if sampling is None else (
                    sampling["value"] if drawn in (None, SAMPLES) else sampling["value"] * SAMPLES / drawn),
@@ -130,8 +144,9 @@ def _row_cells(row):
     numbers = ("frechet_distance", "confidently_classified", "class_coverage", "training_time_min", "sampling_time_s")
     measured = row["hardware"] is not None and any(row[key] is not None for key in numbers)
     where = f"{row['hardware']}, {row['date']}" if measured else MISSING  # the machine of the numbers shown
+    bits = _cell(row["bits_per_dimension"], "{:.2f}") if row["likelihood"] else NO_LIKELIHOOD
     return [row["generator"], distance,
-            _cell(row["confidently_classified"], "{:.1f}%"), coverage,
+            _cell(row["confidently_classified"], "{:.1f}%"), coverage, bits,
             _cell(row["training_time_min"], "{:.1f} min"), sampling, where]
 
 
@@ -171,6 +186,59 @@ def bar_chart(table):
     return fig
 
 
+# ---------------------------------------------------------------------------------------------
+# The text scoreboard: every model of text, on chapter 10's validation text
+# ---------------------------------------------------------------------------------------------
+
+TextModel = namedtuple("TextModel", "name results_file model counted")
+
+# Where each text model's numbers live: its results file and the ``model`` its entries name (None: the
+# chapter's one unnamed model); ``counted``: a
+# model made by counting characters in the training text, with no training. Each is measured on the same
+# text (tiny-shakespeare's last 10%, after training on the first 90%).
+TEXT_MODELS = (
+    TextModel("unigram baseline (character frequencies)", "10_text_generation_lstm.json", "unigram baseline", True),
+    TextModel("n-gram (character counts)", "12_transformer_text_generation.json", "n-gram", True),
+    TextModel("LSTM (chapter 10)", "10_text_generation_lstm.json", None, False),  # the chapter's one network
+    TextModel("transformer (chapter 12)", "12_transformer_text_generation.json", "transformer", False),
+)
+COUNTED = "none (counted)"
+TEXT_COLUMNS = ("model", "validation bits/char", "parameters", "training time", "generation speed", "hardware, date")
+
+
+def text_rows(results_dir=RESULTS_DIR, running=None):
+    """One dict per model of ``TEXT_MODELS``; None for every number not in the files.
+
+    Keys: model, results_file, counted, bits_per_character, parameters, training_time_min, characters_per_second,
+    hardware, date. ``running`` as for ``rows``.
+    """
+    cache, table = dict(running or {}), []
+    for text_model in TEXT_MODELS:
+        record = _record(results_dir, text_model.results_file, cache)
+        number = {measure: _value(results.find(record, measure, text_model.model))
+                  for measure in (results.BITS_PER_CHARACTER, results.PARAMETERS, results.TRAINING_TIME,
+                                  results.GENERATION_SPEED)}
+        table.append({"model": text_model.name, "results_file": text_model.results_file, "counted": text_model.counted,
+                      "bits_per_character": number[results.BITS_PER_CHARACTER],
+                      "parameters": number[results.PARAMETERS], "training_time_min": number[results.TRAINING_TIME],
+                      "characters_per_second": number[results.GENERATION_SPEED],
+                      "hardware": record["hardware"] if record else None, "date": record["date"] if record else None})
+    return table
+
+
+def text_markdown_table(table):
+    """``table`` (from ``text_rows()``) as a Markdown table, "—" where a number is not in the files."""
+    lines = [f"| {' | '.join(TEXT_COLUMNS)} |", "|" + "---|" * len(TEXT_COLUMNS)]
+    for row in table:
+        measured = row["bits_per_character"] is not None and row["hardware"] is not None
+        cells = [row["model"], _cell(row["bits_per_character"], "{:.3f}"), _cell(row["parameters"], "{:,}"),
+                 COUNTED if row["counted"] else _cell(row["training_time_min"], "{:.1f} min"),
+                 _cell(row["characters_per_second"], "{:,.0f} chars/s"),
+                 f"{row['hardware']}, {row['date']}" if measured else MISSING]
+        lines.append(f"| {' | '.join(cells)} |")
+    return "\n".join(lines)
+
+
 def _this_run(results_file):
     """This notebook's numbers so far as ``{results_file: record}``, when the course runner records the run.
 
@@ -187,20 +255,8 @@ def _this_run(results_file):
     return {results_file: record if record["mode"] == "full" else None}
 
 
-def show(results_dir=RESULTS_DIR, this_notebook=None):
-    """Show the scoreboard: the table, the bar chart and the generators not measured yet.
-
-    ``this_notebook``: the results file name of the notebook calling (e.g. "11_diffusion_models.json"),
-    whose rows then come from this very run when the course runner records it. Without a results folder
-    (the package installed alone, e.g. on Colab), says so in one line.
-    """
-    results_dir = Path(results_dir)
-    if not results_dir.is_dir():
-        print(f"No scoreboard: the results folder {results_dir} is not here (it comes with a checkout of the "
-              f"course's repository, not with the package alone).")
-        return None
-    table = rows(results_dir, running=_this_run(this_notebook))
-    text = markdown_table(table)
+def _display(text, missing):
+    """Show the Markdown table ``text`` in a notebook (printed elsewhere), then the names of ``missing`` rows."""
     try:
         from IPython import get_ipython
         from IPython.display import Markdown, display
@@ -211,9 +267,39 @@ def show(results_dir=RESULTS_DIR, this_notebook=None):
         display(Markdown(text))
     else:
         print(text)
-    missing = [row["generator"] for row in table if row["frechet_distance"] is None]
     if missing:
         print("not measured yet: " + ", ".join(missing))
+
+
+def _no_results_folder(results_dir):
+    """Say so in one line and return True when the results folder is not here (the package installed alone)."""
+    if Path(results_dir).is_dir():
+        return False
+    print(f"No scoreboard: the results folder {results_dir} is not here (it comes with a checkout of the "
+          f"course's repository, not with the package alone).")
+    return True
+
+
+def show_text(results_dir=RESULTS_DIR, this_notebook=None):
+    """Show the text scoreboard (``this_notebook``: as for ``show``); returns its rows."""
+    if _no_results_folder(results_dir):
+        return None
+    table = text_rows(Path(results_dir), running=_this_run(this_notebook))
+    _display(text_markdown_table(table), [row["model"] for row in table if row["bits_per_character"] is None])
+    return table
+
+
+def show(results_dir=RESULTS_DIR, this_notebook=None):
+    """Show the scoreboard: the table, the bar chart and the generators not measured yet.
+
+    ``this_notebook``: the results file name of the notebook calling (e.g. "11_diffusion_models.json"),
+    whose rows then come from this very run when the course runner records it. Without a results folder
+    (the package installed alone, e.g. on Colab), says so in one line.
+    """
+    if _no_results_folder(results_dir):
+        return None
+    table = rows(Path(results_dir), running=_this_run(this_notebook))
+    _display(markdown_table(table), [row["generator"] for row in table if row["frechet_distance"] is None])
     fig = bar_chart(table)
     if fig is not None:
         import matplotlib.pyplot as plt

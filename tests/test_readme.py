@@ -12,7 +12,7 @@ import nbformat
 import pytest
 from PIL import Image
 
-from course_utils import results
+from course_utils import results, scoreboard
 from tools import results_pages, run_course
 
 REPO = Path(__file__).resolve().parent.parent
@@ -127,6 +127,20 @@ def test_results_table_marks_a_resumed_run_and_gives_it_no_verdict(tmp_path):
     (tmp_path / "95_r.json").write_text(json.dumps(record))
     table = results_pages.results_table(tmp_path)
     assert "| resumed: 20.0 min for the last part | no verdict (resumed run) |" in table
+
+
+def test_a_run_that_measured_its_machine_shows_its_speed_index_and_normalised_time(tmp_path):
+    speed = {"index": 0.5, "workload_s": 9.4, "reference_s": 4.7, "reference_machine": "ref", "workload": "w"}
+    slow = _record("solutions/94_s.ipynb", wall_time_s=1200.0, speed=speed, normalised_wall_time_s=600.0)
+    (tmp_path / "94_s.json").write_text(json.dumps(slow))
+    (tmp_path / "93_t.json").write_text(json.dumps(_record("solutions/93_t.ipynb", speed={**speed, "index": 1.25},
+                                                           normalised_wall_time_s=112.5)))
+    assert "| 20.0 min (speed index 0.50; 10.0 min normalised) | 10 min: met (normalised time) |" in (
+        results_pages.results_table(tmp_path))
+    summary = results_pages.speed_summary(tmp_path)
+    assert "| 94_s.ipynb | 2026-01-01 | CPU only, 2 cores (x86_64) | 9.40 s | 0.50 |" in summary
+    assert "ranged from 0.50 to 1.25 over these 2 runs" in summary
+    assert "speed index 0.50: about 10.0 minutes on the course's reference machine" in results_pages.time_line(slow)
 
 
 def test_results_readme_names_hardware_and_dates(tmp_path):
@@ -262,3 +276,28 @@ def test_only_tensorflow_start_up_log_is_dropped_from_stored_stderr():
     outputs = run_course.drop_tensorflow_log(notebook).cells[0].outputs
     assert [o["text"] for o in outputs] == ["UserWarning: a real warning the learner should see\n",
                                            "I0000 printed by the notebook\n"]
+
+
+# ---------------------------------------------------------------------------------------------
+# Chapters report what the scoreboards read
+# ---------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("text_model", scoreboard.TEXT_MODELS, ids=lambda m: m.name)
+def test_every_text_model_is_reported_by_its_notebook(text_model):
+    """The chapter that measures a text model reports its numbers with measure= and model=, and shows the table.
+
+    (A static check of the solution's code, so it holds before the chapter's first full run.)"""
+    path = REPO / "solutions" / text_model.results_file.replace(".json", ".ipynb")
+    if not path.exists():
+        pytest.skip(f"{path.name} is not written yet")
+    code = "\n".join(c.source for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code")
+    named = f'model="{text_model.model}"' in code if text_model.model else "measure=results.BITS_PER_CHARACTER" in code
+    assert named, (
+        f"{path.name} never reports a number with model={text_model.model!r}: report its validation bits per "
+        f"character, parameters, training time (not for counted models) and generation speed with "
+        f"results.report(..., measure=results.BITS_PER_CHARACTER / PARAMETERS / TRAINING_TIME / GENERATION_SPEED, "
+        f"model={text_model.model!r})")
+    if text_model.results_file.startswith("12_"):
+        assert 'scoreboard.show_text(this_notebook="12_transformer_text_generation.json")' in code, (
+            f"{path.name} must show the text scoreboard: "
+            f'scoreboard.show_text(this_notebook="12_transformer_text_generation.json")')

@@ -118,3 +118,22 @@ def test_two_entries_of_one_measure_and_model_are_an_error():
                           "b": {"value": 2, "measure": results.PSNR, "model": "m"}}}
     with pytest.raises(ValueError, match="report each once"):
         results.find(record, results.PSNR, "m")
+
+
+def test_a_full_run_records_its_machines_speed_and_is_judged_on_normalised_time(monkeypatch, tmp_path):
+    from pathlib import Path
+
+    from tools import run_course
+
+    notebook = tmp_path / "01_x.ipynb"
+    monkeypatch.setattr(run_course, "execute", lambda path, mode, results_file, resume=False: (None, 900.0))
+    monkeypatch.setattr(run_course.nbformat, "write", lambda *args: None)
+    monkeypatch.setattr(run_course, "drop_tensorflow_log", lambda notebook: notebook)
+    monkeypatch.setattr(run_course.notebook_metadata, "normalize", lambda notebook: notebook)
+    monkeypatch.setattr(run_course, "versions", lambda: {})
+    monkeypatch.setattr(run_course.speed, "measure", lambda: {"index": 0.5})
+    record = run_course.run_notebook(Path(notebook), "full", "CPU only, 2 cores (x86_64)")
+    assert record["speed"] == {"index": 0.5} and record["normalised_wall_time_s"] == 450.0
+    assert record["budget_s"] == 600 and record["within_budget"], "15 slow minutes are 7.5 reference minutes"
+    monkeypatch.setattr(run_course.speed, "measure", lambda: {"index": 1.0})
+    assert not run_course.run_notebook(Path(notebook), "full", "CPU only, 2 cores (x86_64)")["within_budget"]

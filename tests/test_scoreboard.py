@@ -76,7 +76,8 @@ def test_rows_read_the_right_numbers_and_leave_missing_ones_none(tmp_path):
     assert rows["latent diffusion, DDPM 1000 steps"]["training_time_min"] == 11.5, "autoencoder + denoiser"
     assert rows["pixel-space diffusion, DDIM 25 steps"]["samples"] == 2000
     assert rows["AC-GAN"]["frechet_distance"] is None, "a smoke run's numbers are not a full run's"
-    assert all(value is None for key, value in rows["conv VAE"].items() if key not in ("generator", "results_file"))
+    assert all(value is None for key, value in rows["conv VAE"].items()
+               if key not in ("generator", "results_file", "likelihood"))
 
 
 def test_rows_read_the_times_and_the_dense_vae_of_chapters_03_and_07(tmp_path):
@@ -127,14 +128,26 @@ def test_markdown_table_shows_the_numbers_and_a_dash_for_missing_ones(tmp_path):
     assert len(lines) == 2 + len(scoreboard.GENERATORS)
     rows = {line.split(" | ")[0].lstrip("| "): line for line in lines[2:]}
     assert rows["dense GAN (averaged generator)"] == (
-        "| dense GAN (averaged generator) | 14.9 (floor 0.71) | 77.6% | 10 of 10 | 15.0 min | 0.42 s | "
+        "| dense GAN (averaged generator) | 14.9 (floor 0.71) | 77.6% | 10 of 10 | n/a | 15.0 min | 0.42 s | "
         "CPU only, 2 cores (AMD EPYC), 2026-11-30 |")
     assert rows["WGAN-GP (dense)"] == (
-        "| WGAN-GP (dense) | 59.4 (floor 0.62) | — | 9 of 10 | — | — | CPU only, 2 cores (x86_64), 2026-01-01 |")
+        "| WGAN-GP (dense) | 59.4 (floor 0.62) | — | 9 of 10 | n/a | — | — | CPU only, 2 cores (x86_64), 2026-01-01 |")
     assert rows["pixel-space diffusion, DDIM 25 steps"].startswith(
         "| pixel-space diffusion, DDIM 25 steps | 30.0 (floor 2.60; 2,000 samples) | 60.0% |")
     assert "| ≈4.00 s (scaled from 5,000) |" in rows["latent diffusion, DDPM 1000 steps"]
-    assert rows["conv VAE"] == "| conv VAE | — | — | — | — | — | — |"
+    assert rows["conv VAE"] == "| conv VAE | — | — | — | n/a | — | — | — |"
+
+
+def test_a_model_with_a_likelihood_shows_its_test_bits_per_dimension(tmp_path):
+    flows = _quality("RealNVP", 200.0, 0.6, 12.0, 9)
+    flows["RealNVP: test bits/dim"] = {"value": 2.244, "unit": "bits/dim", "note": "",
+                                       "measure": results.BITS_PER_DIMENSION, "model": "RealNVP"}
+    _write(tmp_path, "15_normalizing_flows.json", flows)
+    lines = scoreboard.markdown_table(scoreboard.rows(tmp_path)).splitlines()
+    realnvp = next(line for line in lines if line.startswith("| RealNVP"))
+    assert "| 9 of 10 | 2.24 | — |" in realnvp
+    flow_matching = next(line for line in lines if line.startswith("| latent flow matching"))
+    assert flow_matching.count(" n/a ") == 1, "a sampler of codes has no likelihood of pixels to report"
 
 
 def test_show_on_a_missing_folder_says_so_in_one_line(tmp_path, capsys):
@@ -193,3 +206,37 @@ def test_a_notebook_shows_its_own_rows_from_the_run_in_progress(tmp_path, monkey
     monkeypatch.setenv("COURSE_MODE", "smoke")  # a smoke run's numbers never reach the scoreboard
     table = _by_name(scoreboard.rows(stored, running=scoreboard._this_run("11_diffusion_models.json")))
     assert table["latent diffusion, DDPM 1000 steps"]["frechet_distance"] is None
+
+
+# ---------------------------------------------------------------------------------------------
+# The text scoreboard
+# ---------------------------------------------------------------------------------------------
+
+def _text_entry(model, measure, value, unit=""):
+    return {f"{model}: {measure}": {"value": value, "unit": unit, "note": "", "measure": measure, "model": model}}
+
+
+def test_text_rows_read_each_models_numbers_by_measure(tmp_path):
+    lstm = {**_text_entry(None, results.BITS_PER_CHARACTER, 2.3194), **_text_entry(None, results.PARAMETERS, 349569),
+            **_text_entry(None, results.TRAINING_TIME, 6.52, "min"),
+            **_text_entry(None, results.GENERATION_SPEED, 412.3, "characters/s"),
+            "validation bits per character, unigram baseline": {"value": 4.83, "unit": "bits/char", "note": ""}}
+    _write(tmp_path, "10_text_generation_lstm.json", lstm, hardware="CPU only, 2 cores (AMD EPYC)", date="2026-12-07")
+    table = scoreboard.text_rows(tmp_path)
+    assert [row["model"] for row in table] == [model.name for model in scoreboard.TEXT_MODELS]
+    lines = scoreboard.text_markdown_table(table).splitlines()
+    assert lines[0] == f"| {' | '.join(scoreboard.TEXT_COLUMNS)} |"
+    by_model = {line.split(" | ")[0].lstrip("| "): line for line in lines[2:]}
+    assert by_model["LSTM (chapter 10)"] == (
+        "| LSTM (chapter 10) | 2.319 | 349,569 | 6.5 min | 412 chars/s | CPU only, 2 cores (AMD EPYC), 2026-12-07 |")
+    assert by_model["unigram baseline (character frequencies)"].startswith(
+        "| unigram baseline (character frequencies) | 4.830 | — | none (counted) | — |"), "a legacy name is found too"
+    assert by_model["transformer (chapter 12)"] == "| transformer (chapter 12) | — | — | — | — | — |"
+
+
+def test_readme_text_scoreboard_matches_the_results_files():
+    readme = (REPO / "README.md").read_text()
+    start, end = results_pages.TEXT_SCOREBOARD_START, results_pages.TEXT_SCOREBOARD_END
+    assert start in readme and end in readme, f"README.md has no text scoreboard markers; add {start} and {end}"
+    section = readme.split(start, 1)[1].split(end, 1)[0]
+    assert section.strip() == results_pages.text_scoreboard_table(), f"README text scoreboard is stale: {REGENERATE}"
