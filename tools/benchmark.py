@@ -21,6 +21,8 @@ timed in the same alternation, gives the control ratio: how far from 1.0 two ide
 implementations land on this machine, i.e. the noise of the measurement.
 
     python -m tools.benchmark --quality [--minutes M]   # quality per training minute, against a peer
+    python -m tools.benchmark --text [--minutes M]      # chapter 10's LSTM against chapter 12's transformer
+                                                        # (tools.benchmark_text says how)
 
 The quality case (``quality_case``) asks what the speed buys: on this machine and in one run, it
 trains two recipes on all 60,000 MNIST training images for the same training time (by default
@@ -353,23 +355,25 @@ def measurement_minutes(budget, every=10, early=3):
     return [0.0] + [interval / 2 ** k for k in range(early, 0, -1)] + [interval * k for k in range(1, every + 1)]
 
 
-def minutes_to_reach(curve, target=FD_TARGET):
-    """The first measured training minutes with a Frechet distance <= ``target``, and the measurement before
-    (the target was crossed between the two): ``(minutes, minutes_before)``; ``(NOT_REACHED, None)`` if none."""
+def minutes_to_reach(curve, target=FD_TARGET, key="frechet_distance"):
+    """The first measured training minutes with ``key`` (a Frechet distance, bits per character) <= ``target``,
+    and the measurement before (the target was crossed between the two): ``(minutes, minutes_before)``;
+    ``(NOT_REACHED, None)`` if none."""
     for index, point in enumerate(curve):
-        if point["frechet_distance"] is not None and point["frechet_distance"] <= target:
+        if point[key] is not None and point[key] <= target:
             return point["minutes"], (curve[index - 1]["minutes"] if index else None)
     return NOT_REACHED, None
 
 
-def time_ratio(tutorial_minutes, course_minutes):
-    """The tutorial's minutes to the target over the course's; a sentence saying which did not reach it, if one."""
-    missing = [name for name, minutes in (("the tutorial", tutorial_minutes), ("chapter 04", course_minutes))
-               if minutes == NOT_REACHED]
+def time_ratio(tutorial_minutes, course_minutes, names=("the tutorial", "chapter 04"),
+               target=f"Frechet distance {FD_TARGET:g}"):
+    """The first side's minutes to the target over the second's (by default the tutorial's over the course's);
+    a sentence saying which did not reach ``target`` (words, e.g. "2.5 bits/char"), if one."""
+    missing = [name for name, minutes in zip(names, (tutorial_minutes, course_minutes)) if minutes == NOT_REACHED]
     if missing:
-        return f"not defined: {' and '.join(missing)} did not reach Frechet distance {FD_TARGET:g} within the budget"
+        return f"not defined: {' and '.join(missing)} did not reach {target} within the budget"
     if course_minutes <= 0:
-        return "not defined: chapter 04 reached it before training"
+        return f"not defined: {names[1]} reached it before training"
     return round(tutorial_minutes / course_minutes, 2)
 
 
@@ -547,6 +551,26 @@ def run_quality(args):
     return 0
 
 
+def run_text(args):
+    from tools import benchmark_text
+
+    budget = args.minutes if args.minutes is not None else benchmark_text.chapters_training_minutes()
+    record = benchmark_text.text_case(budget)
+    record["budget_from"] = ("--minutes" if args.minutes is not None
+                             else "the shorter of chapters 10's and 12's full-run training times")
+    record["figure"] = benchmark_text.FIGURE.name
+    benchmark_text.text_figure(record, benchmark_text.FIGURE)
+    merge_into(args.output, {"text": record})
+    target = f"{benchmark_text.TARGET_BITS:g}"
+    for model in record["models"].values():
+        print(f"{model['name']}: {model['steps']} steps in {model['training_minutes']:.2f} min; final "
+              f"{model['final']['bits_per_character']:.3f} bits/char; minutes to {target}: "
+              f"{model[f'minutes_to_{target}_bits']}")
+    print(f"LSTM / transformer, minutes to {target} bits/char: {record[f'minutes_to_{target}_bits_ratio']}")
+    print(f"written: {args.output} (key 'text'), {benchmark_text.FIGURE}")
+    return 0
+
+
 def _positive(text):
     value = float(text)
     if not (value > 0 and math.isfinite(value)):
@@ -572,14 +596,22 @@ def main(argv=None):
     parser.add_argument("--quality", action="store_true",
                         help="run only the quality case (tutorial's recipe vs chapter 04's, same training time) "
                              "and merge it into --output")
+    parser.add_argument("--text", action="store_true",
+                        help="run only the text case (chapter 10's LSTM vs chapter 12's transformer, same training "
+                             "time) and merge it into --output")
     parser.add_argument("--minutes", type=_positive, default=None,
-                        help="--quality: training minutes per recipe (default: chapter 04's full-run training time)")
+                        help="--quality: training minutes per recipe (default: chapter 04's full-run training time); "
+                             "--text: per model (default: the shorter of chapters 10's and 12's training times)")
     parser.add_argument("--samples", type=_sample_count, default=QUALITY_SAMPLES,
                         help=f"--quality: samples (and test images) per measurement (default {QUALITY_SAMPLES})")
     parser.add_argument("--figure", type=Path, default=QUALITY_FIGURE, help="--quality: where the figure goes")
     args = parser.parse_args(argv)
+    if args.quality and args.text:
+        parser.error("--quality and --text are separate runs: choose one")
     if args.quality:
         return run_quality(args)
+    if args.text:
+        return run_text(args)
     keras.utils.set_random_seed(0)
     record = {"hardware": accelerator.hardware_line(), "date": datetime.date.today().isoformat(), "versions": versions(),
               "cases": {}}
