@@ -199,7 +199,7 @@ def _require_usable_noise_fn(noise_fn):
 def check_denoising_dataset(make_denoising_dataset, noise_fn):
     """``make_denoising_dataset(images, noise_fn, batch_size)`` yields (noisy input, clean target)."""
     _require_usable_noise_fn(noise_fn)
-    images, values = _identifiable_images(48)
+    images, values = _identifiable_images(128)  # 8 batches: shuffling them alone repeats an order 1 time in 40,320
     dataset = call_learner("make_denoising_dataset failed", make_denoising_dataset, images, noise_fn, 16)
     require(isinstance(dataset, tf.data.Dataset),
             f"make_denoising_dataset should return a tf.data.Dataset, got {type(dataset).__name__}.")
@@ -250,7 +250,7 @@ def check_denoising_dataset(make_denoising_dataset, noise_fn):
         not np.array_equal(targets[:, 0, 0, 0], targets_again[:, 0, 0, 0]),
         "two epochs give the batches in the same order: shuffle the images (.shuffle(...)) before batching.",
     )
-    # Two full shuffles of 48 images into batches of 16 give the same batches with probability below 1e-20.
+    # Two full shuffles of 128 images into batches of 16 give the same batches with probability below 1e-20.
     batches, batches_again = ({frozenset(clean[:, 0, 0, 0]) for _, clean in run} for run in (pairs, pairs_again))
     require(
         batches != batches_again,
