@@ -7,23 +7,24 @@ import pytest
 import tensorflow as tf
 from keras import layers
 
+from course_utils.chapters.ch05 import INIT, bn
 from course_utils.checks import CheckFailed
 from course_utils.checks import faces as checks
-
-INIT = keras.initializers.RandomNormal(stddev=0.02)
 
 
 def build_generator(latent_dim, image_size, width=48):
     """The solution of exercise 1."""
     blocks = int(np.log2(image_size // 4))
     start = width * 2 ** (blocks - 1)
-    stack = [keras.Input((latent_dim,)), layers.Dense(4 * 4 * start, use_bias=False, kernel_initializer=INIT),
-             layers.BatchNormalization(), layers.ReLU(), layers.Reshape((4, 4, start))]
+    stack = [keras.Input((latent_dim,)),
+             layers.Dense(4 * 4 * start, use_bias=False, kernel_initializer=INIT), bn(), layers.ReLU(),
+             layers.Reshape((4, 4, start))]
     for i in range(blocks - 1):
         stack += [layers.Conv2DTranspose(start // 2 ** (i + 1), 4, strides=2, padding="same", use_bias=False,
-                                         kernel_initializer=INIT), layers.BatchNormalization(), layers.ReLU()]
-    stack.append(layers.Conv2DTranspose(3, 4, strides=2, padding="same", activation="tanh", kernel_initializer=INIT))
-    return keras.Sequential(stack)
+                                         kernel_initializer=INIT), bn(), layers.ReLU()]
+    stack.append(layers.Conv2DTranspose(3, 4, strides=2, padding="same", activation="tanh",
+                                        kernel_initializer=INIT, dtype="float32"))
+    return keras.Sequential(stack, name="generator")
 
 
 def negative_elbo(x, x_mean, mean, log_var, sigma):

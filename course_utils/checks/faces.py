@@ -34,10 +34,66 @@ def _generator_images(build_generator, latent_dim, image_size, width):
     require(isinstance(generator, keras.Model),
             f"{call} should return a keras Model; got {type(generator).__name__}"
             + (": did you forget `return`?" if generator is None else "."))
+    require(_built_with_output_shape(generator),
+            f"{call} returns a model that is not built yet: a keras.Sequential with no input shape is built only "
+            "when it is first called, so the chapter's next cell, which asks the new generator for count_params() "
+            "and output_shape, fails. Start the Sequential with keras.Input((latent_dim,)).")
     z = np.random.default_rng(0).normal(size=(4, latent_dim)).astype(np.float32)
     images = learner_array(call_learner(f"the generator of {call} raised on noise of shape {z.shape}",
                                         generator, z, training=False), f"the generator of {call}")
     return generator, images
+
+
+def _built_with_output_shape(model):
+    """True if ``model`` knows its weights and its output shape before it is ever called."""
+    try:
+        return bool(model.built) and model.output_shape is not None
+    except Exception:  # noqa: BLE001 - an unbuilt Sequential raises AttributeError, a subclassed model too
+        return False
+
+
+def _initializer_message(layers):
+    """Why a Dense or convolution layer of ``layers`` does not start from DCGAN's N(0, 0.02^2) weights, or None."""
+    for layer in layers:
+        initializer = getattr(layer, "kernel_initializer", None)
+        if initializer is None:
+            continue
+        try:
+            config = initializer.get_config()
+        except Exception:  # noqa: BLE001 - a plain function as initializer: it has no config to read
+            config = {}
+        normal = isinstance(initializer, keras.initializers.RandomNormal)
+        if normal and np.isclose(config.get("stddev", -1), 0.02) and np.isclose(config.get("mean", -1), 0.0):
+            continue
+        name = type(initializer).__name__
+        described = (f"RandomNormal(mean={config.get('mean')}, stddev={config.get('stddev')})" if normal
+                     else name + (" (the default)" if name == "GlorotUniform" else ""))
+        return (f"layer '{layer.name}' starts its weights from {described}: DCGAN starts every weight from "
+                "N(0, 0.02^2) (Radford et al., 2016). Pass kernel_initializer=INIT (chapter 05's "
+                "RandomNormal(stddev=0.02)) to every Dense and Conv2DTranspose, the output layer included.")
+    return None
+
+
+_RESHAPING = (keras.layers.Reshape, keras.layers.Flatten)
+
+
+def _bias_message(layers):
+    """Why the biases of ``layers`` (a plain chain, in order) are wrong, or None: a layer that batch norm follows
+    (through reshaping only) has none, the output layer keeps its own."""
+    weighted = [position for position, layer in enumerate(layers) if hasattr(layer, "kernel_initializer")]
+    for position in weighted:
+        layer = layers[position]
+        following = next((after for after in layers[position + 1:] if not isinstance(after, _RESHAPING)), None)
+        normalised = isinstance(following, keras.layers.BatchNormalization)
+        if normalised and getattr(layer, "use_bias", False):
+            return (f"layer '{layer.name}' has a bias and batch normalization comes right after it: batch norm "
+                    "subtracts the batch mean, which removes the bias, and adds its own learned shift, so that bias "
+                    "is a wasted weight. Pass use_bias=False to every Dense and Conv2DTranspose that bn() follows.")
+        if position == weighted[-1] and not normalised and not getattr(layer, "use_bias", True):
+            return (f"the output layer '{layer.name}' has no bias (use_bias=False): no batch norm follows it, so "
+                    "nothing else shifts its output. use_bias=False goes only where bn() follows; the output layer "
+                    "keeps its bias (the default).")
+    return None
 
 
 def _size_message(images, image_size, blocks):
@@ -60,7 +116,8 @@ def _size_message(images, image_size, blocks):
 @global_policy("float32")
 def check_generator(build_generator, latent_dim=16, width=8):
     """``build_generator(latent_dim, image_size, width)``: noise -> (N, image_size, image_size, 3) in [-1, 1],
-    with log2(image_size / 4) transposed convolutions whose filters halve down to ``width``."""
+    with log2(image_size / 4) transposed convolutions whose filters halve down to ``width``, a model built before
+    it is called, weights started from N(0, 0.02^2) and no bias where batch norm follows."""
     for image_size in (32, 64):
         blocks = int(np.log2(image_size // 4))
         generator, images = _generator_images(build_generator, latent_dim, image_size, width)
@@ -106,6 +163,8 @@ def check_generator(build_generator, latent_dim=16, width=8):
         require(loud.min() >= -1.0 - 1e-5 and loud.max() <= 1.0 + 1e-5 and loud.min() < -0.05,
                 f"the generator's output reaches [{loud.min():.3g}, {loud.max():.3g}] for large noise: end it "
                 "with activation='tanh', so that faces lie in [-1, 1] like the scaled training faces.")
+        for message in (_initializer_message(layers), _bias_message(layers)):
+            require(message is None, message)
     passed("build_generator makes 32x32 and 64x64 faces in [-1, 1] with log2(image_size / 4) transposed "
            "convolutions, filters halving down to width")
 
@@ -148,6 +207,12 @@ def check_negative_elbo(negative_elbo, sigma=0.1):
         (squares / (2 * sigma**2) + kl,
          "the constant sum of log(2 pi sigma^2) / 2 over the pixels is missing: it does not change the "
          "gradients, but without it the number is not -log p(x | z) in nats."),
+        (squares / (2 * sigma**2) + n * constant + kl,
+         f"the constant counts the values of the whole batch ({n} faces x {pixels} values, as tf.size(x) does): "
+         "count the values per face, H x W x 3, not in the whole batch: tf.reduce_prod(tf.shape(x)[1:])."),
+        (squares / (2 * sigma**2) + constant / shape[-1] + kl,
+         "the constant counts the pixels but not the colour channels: count the values per face, H x W x 3 "
+         "(tf.reduce_prod(tf.shape(x)[1:])), since the sum runs over all pixels AND channels."),
         ((squares + constant) / (2 * sigma**2) + kl, "the constant got divided by 2 sigma^2 too: only the squared "
                                                       "error is divided by 2 sigma^2."),
         (squares / (2 * sigma) + 0.5 * pixels * np.log(2 * np.pi * sigma) + kl,
@@ -253,6 +318,14 @@ _MEMORY_LIMIT_MB = 40
 matrix takes 1.6 MB; the (50, 4000, 128) array of all differences would take 205 MB."""
 
 
+def _shape(part):
+    """The shape of one array the learner returned, or None for something that has none (a ragged list)."""
+    try:
+        return np.shape(part)
+    except Exception:  # noqa: BLE001 - learner_array names what it is
+        return None
+
+
 def _learner_neighbours(nearest, queries, references, k):
     """The learner's (distances, indices) for these inputs, each as an array of shape (n, k)."""
     result = call_learner(f"nearest_training(queries, references, k={k}) raised", nearest, queries, references, k)
@@ -260,16 +333,26 @@ def _learner_neighbours(nearest, queries, references, k):
             "nearest_training should return two arrays, (distances, indices); it returned "
             f"{type(result).__name__}" + (f" of length {len(result)}" if isinstance(result, (tuple, list)) else "")
             + ".")
-    shape = (len(queries), k)
-    hint = f"One row per query, its k={k} nearest references: shape ({len(queries)}, {k})."
-    if np.shape(result[0]) == (k, len(queries)) or np.shape(result[1]) == (k, len(queries)):
-        hint = f"Your arrays are transposed: one ROW per query ({len(queries)} rows), one column per neighbour."
-    elif np.shape(result[0])[:1] == (len(references),) or np.shape(result[1])[:1] == (len(references),):
+    n, m = len(queries), len(references)
+    shapes = [_shape(part) for part in result]
+    hint = f"One row per query, one column for each of its k={k} nearest references."
+    if (k, n) in shapes:
+        hint = f"Your arrays are transposed: one ROW per query ({n} rows), one column per neighbour."
+    elif (k, m) in shapes:
+        hint = ("That is one column per REFERENCE: you took the k smallest along axis 0 (np.argsort(distances, "
+                "axis=0)[:k]), the k nearest queries of each reference. Take them in each ROW of the (queries, "
+                "references) distance matrix: np.argsort(distances, axis=1)[:, :k].")
+    elif any(shape[:1] == (m,) for shape in shapes if shape is not None):
         hint = ("You took the k smallest along axis 0 (over the queries): take them in each ROW of the "
                 "(queries, references) distance matrix, along axis=1.")
-    distances = learner_array(result[0], "the distances nearest_training returns", shape=shape, hint=hint)
-    indices = learner_array(result[1], "the indices nearest_training returns", shape=shape, hint=hint)
-    return distances, indices
+    arrays = []
+    for part, name in zip(result, ("distances", "indices")):
+        require(part is not None, f"nearest_training returned None as its {name}: return (distances, indices).")
+        array = learner_array(part, f"nearest_training (its {name})")
+        require(array.shape == (n, k), f"nearest_training should return {name} of shape ({n}, {k}) for {n} queries "
+                                       f"and k={k}; its {name} have shape {array.shape}. {hint}")
+        arrays.append(array)
+    return tuple(arrays)
 
 
 def check_nearest_training(nearest_training):

@@ -201,11 +201,13 @@ def _check_decoder_input(z, gradient_e, gradient_q, z_e, z_q, weights):
     require(close(z, z_q, atol=_ATOL), "the decoder's input should equal z_q (its value) and pass the gradient to "
                                        "z_e: z_e + tf.stop_gradient(z_q - z_e).")
     if not _flows(gradient_e):
-        where = (" it reaches z_q instead: the difference z_q - z_e needs tf.stop_gradient around it"
-                 if _flows(gradient_q) else "")
+        where = ("; it reaches z_q instead: the difference z_q - z_e needs tf.stop_gradient around it"
+                 if _flows(gradient_q) else
+                 "; put tf.stop_gradient around the whole difference z_q - z_e, not around z_q alone (in "
+                 "z_e + tf.stop_gradient(z_q) - z_e the gradients of +z_e and -z_e cancel)")
         raise CheckFailed("no gradient reaches the encoder's output z_e through the decoder's input, so the encoder "
-                          "would never learn (the argmin that picked z_q has no gradient);" + where +
-                          ". The straight-through estimator copies the decoder's gradient to z_e: "
+                          f"would never learn (the argmin that picked z_q has no gradient){where}. The "
+                          "straight-through estimator copies the decoder's gradient to z_e: "
                           "z_e + tf.stop_gradient(z_q - z_e).")
     require(not _flows(gradient_q),
             "the decoder's gradient also reaches z_q through the decoder's input: the codes would move with the "
@@ -229,6 +231,10 @@ def _check_loss_value(value, z_e, z_q, name):
          f"the {name} is the mean difference, not squared: positive and negative differences cancel. Square them."),
         (np.sqrt(squared.sum(axis=1)).mean(),
          f"the {name} is the mean Euclidean distance (a square root): use the mean SQUARED difference."),
+        (squared.sum(axis=1).mean(),
+         f"the {name} sums the squares over the {squared.shape[1]} numbers of each vector and averages over the "
+         "vectors: take the mean over ALL numbers, tf.reduce_mean(tf.square(...)) with no axis, so that its size "
+         "does not grow with the code length D."),
     ]
     if close(value, want, atol=_ATOL):
         return

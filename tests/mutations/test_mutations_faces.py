@@ -5,6 +5,7 @@ import numpy as np
 import tensorflow as tf
 from keras import layers
 
+from course_utils.chapters.ch05 import INIT
 from course_utils.checks import faces as checks
 from tests.mutations.harness import check_tests
 
@@ -12,7 +13,8 @@ from tests.mutations.harness import check_tests
 
 
 def generator(latent_dim, image_size, width=8, blocks=None, growing=False, output="tanh", padding="same",
-              channels=3, bn_on_output=False, relu=True, norm=True):
+              channels=3, bn_on_output=False, relu=True, norm=True, input_layer=True, init=INIT, output_init=INIT,
+              hidden_bias=False, output_bias=True):
     """The solution's generator, with one mistake switched on by a keyword."""
     blocks = int(np.log2(image_size // 4)) if blocks is None else blocks
     filters = [width * 2 ** (blocks - 2 - i) for i in range(blocks - 1)]
@@ -20,11 +22,14 @@ def generator(latent_dim, image_size, width=8, blocks=None, growing=False, outpu
     start = filters[0] * 2 if filters else width
     hidden = (lambda: [layers.BatchNormalization()] if norm else [])
     act = (lambda: [layers.ReLU()] if relu else [])
-    stack = [keras.Input((latent_dim,)), layers.Dense(4 * 4 * start, use_bias=False), *hidden(), layers.ReLU(),
-             layers.Reshape((4, 4, start))]
+    stack = [keras.Input((latent_dim,))] if input_layer else []
+    stack += [layers.Dense(4 * 4 * start, use_bias=hidden_bias, kernel_initializer=init), *hidden(), layers.ReLU(),
+              layers.Reshape((4, 4, start))]
     for f in filters:
-        stack += [layers.Conv2DTranspose(f, 4, strides=2, padding=padding, use_bias=False), *hidden(), *act()]
-    stack.append(layers.Conv2DTranspose(channels, 4, strides=2, padding=padding, activation=output))
+        stack += [layers.Conv2DTranspose(f, 4, strides=2, padding=padding, use_bias=hidden_bias,
+                                         kernel_initializer=init), *hidden(), *act()]
+    stack.append(layers.Conv2DTranspose(channels, 4, strides=2, padding=padding, activation=output,
+                                        use_bias=output_bias, kernel_initializer=output_init))
     if bn_on_output:
         stack.append(layers.BatchNormalization())
     return keras.Sequential(stack)
@@ -52,23 +57,43 @@ def upsampling_generator(latent_dim, image_size, width=8):
 
 def functional_generator(latent_dim, image_size, width=8):
     """Right, written with the functional API, a while loop over the size and an Activation layer."""
+    init = keras.initializers.RandomNormal(mean=0.0, stddev=0.02)
     z = keras.Input((latent_dim,))
     channels = width * image_size // 8
-    h = layers.Reshape((4, 4, channels))(layers.Dense(16 * channels, use_bias=False)(z))
+    h = layers.Reshape((4, 4, channels))(layers.Dense(16 * channels, use_bias=False, kernel_initializer=init)(z))
     h = layers.ReLU()(layers.BatchNormalization()(h))
     size = 4
     while size < image_size // 2:
         channels //= 2
-        h = layers.Conv2DTranspose(channels, 4, 2, "same", use_bias=False)(h)
+        h = layers.Conv2DTranspose(channels, 4, 2, "same", use_bias=False, kernel_initializer=init)(h)
         h = layers.Activation("relu")(layers.BatchNormalization()(h))
         size *= 2
-    return keras.Model(z, layers.Conv2DTranspose(3, 4, 2, "same", activation="tanh")(h))
+    return keras.Model(z, layers.Conv2DTranspose(3, 4, 2, "same", activation="tanh", kernel_initializer=init)(h))
 
 
 def separate_tanh_generator(latent_dim, image_size, width=8):
     """Right, with the output's tanh as a layer of its own."""
     model = generator(latent_dim, image_size, width, output=None)
     model.add(layers.Activation("tanh"))
+    return model
+
+
+def initializer_per_layer(latent_dim, image_size, width=8):
+    """Right, grown with model.add, with a seeded RandomNormal(0.0, 0.02) of its own for every layer."""
+    blocks = int(np.log2(image_size // 4))
+    normal = lambda seed: keras.initializers.RandomNormal(0.0, 0.02, seed=seed)  # noqa: E731
+    start = width * 2 ** (blocks - 1)
+    model = keras.Sequential([keras.Input((latent_dim,)),
+                              layers.Dense(4 * 4 * start, use_bias=False, kernel_initializer=normal(0))])
+    model.add(layers.BatchNormalization())
+    model.add(layers.ReLU())
+    model.add(layers.Reshape((4, 4, start)))
+    for i in range(1, blocks):
+        model.add(layers.Conv2DTranspose(start // 2**i, 4, 2, padding="same", use_bias=False,
+                                         kernel_initializer=normal(i)))
+        model.add(layers.BatchNormalization())
+        model.add(layers.ReLU())
+    model.add(layers.Conv2DTranspose(3, 4, 2, padding="same", activation="tanh", kernel_initializer=normal(blocks)))
     return model
 
 
@@ -86,11 +111,27 @@ GENERATOR_WRONG = {
     "upsampling_instead": (upsampling_generator, "Conv2DTranspose"),
     "forgot_return": (lambda d, s, width=8: None, "forget `return`"),
     "ignores_width_keyword": (lambda d, s: generator(d, s), "raised"),
+    "no_input_layer": (lambda d, s, width=8: generator(d, s, width, input_layer=False),
+                       r"not built yet.*keras\.Input\(\(latent_dim,\)\)"),
+    "default_initializer": (lambda d, s, width=8: generator(d, s, width, init="glorot_uniform",
+                                                            output_init="glorot_uniform"),
+                            r"GlorotUniform \(the default\).*kernel_initializer=INIT"),
+    "init_missing_on_the_output": (lambda d, s, width=8: generator(d, s, width, output_init="glorot_uniform"),
+                                   "the output layer included"),
+    "random_normal_by_name": (lambda d, s, width=8: generator(d, s, width, init="random_normal",
+                                                              output_init="random_normal"), r"stddev=0\.05.*0\.02"),
+    "stddev_0_2": (lambda d, s, width=8: generator(d, s, width, init=keras.initializers.RandomNormal(stddev=0.2),
+                                                   output_init=INIT), r"stddev=0\.2\).*N\(0, 0\.02\^2\)"),
+    "bias_before_batch_norm": (lambda d, s, width=8: generator(d, s, width, hidden_bias=True),
+                               "use_bias=False to every Dense and Conv2DTranspose that bn"),
+    "no_bias_on_the_output": (lambda d, s, width=8: generator(d, s, width, output_bias=False),
+                              "output layer keeps its bias"),
 }
 GENERATOR_RIGHT = {
     "sequential_loop": generator,
     "functional_while_loop": functional_generator,
     "separate_tanh_layer": separate_tanh_generator,
+    "initializer_per_layer": initializer_per_layer,
 }
 
 test_generator_rejects, test_generator_accepts = check_tests(checks.check_generator, GENERATOR_WRONG, GENERATOR_RIGHT)
@@ -139,6 +180,14 @@ ELBO_WRONG = {
                      / (2 * s**2) + 0.5 * 192 * np.log(2 * np.pi * s**2) + np.asarray(kl(m, lv)), "tf.function"),
     "static_batch_size": (lambda x, xm, m, lv, s: tf.reshape(squares(x, xm), [x.shape[0]]) / (2 * s**2)
                           + constant(x, s) + kl(m, lv), "tf.function"),
+    "constant_of_tf_size": (lambda x, xm, m, lv, s: squares(x, xm) / (2 * s**2) + kl(m, lv)
+                            + 0.5 * tf.cast(tf.size(x), tf.float32) * tf.math.log(2 * np.pi * s**2),
+                            "per face, H x W x 3, not in the whole batch"),
+    "constant_of_whole_shape": (lambda x, xm, m, lv, s: squares(x, xm) / (2 * s**2) + kl(m, lv)
+                                + 0.5 * tf.cast(tf.reduce_prod(tf.shape(x)), tf.float32) * np.log(2 * np.pi * s**2),
+                                "not in the whole batch"),
+    "constant_without_channels": (lambda x, xm, m, lv, s: squares(x, xm) / (2 * s**2) + kl(m, lv)
+                                  + 0.5 * x.shape[1] * x.shape[2] * np.log(2 * np.pi * s**2), "colour channels"),
 }
 ELBO_RIGHT = {
     "per_pixel_then_sum": lambda x, xm, m, lv, s: pixel_sum(tf.square(x - xm) / (2 * s**2)
@@ -252,6 +301,11 @@ NEAREST_WRONG = {
         1 - (q / np.linalg.norm(q, axis=1, keepdims=True)) @ (r / np.linalg.norm(r, axis=1, keepdims=True)).T),
                         "not the k nearest|distance 0|do not belong"),
     "raises": (lambda q, r, k: np.argsort(q @ r, 1), "raised"),
+    "top_k_along_axis_0": (lambda q, r, k: (lambda d: (np.sort(d, axis=0)[:k], np.argsort(d, axis=0)[:k]))(
+        np.sqrt(np.maximum(squared(q, r), 0))), r"shape \(3, 40\).*along axis 0.*axis=1\)\[:, :k\]"),
+    "one_neighbour_too_many": (lambda q, r, k: nearest(q, r, k + 1),
+                               r"should return distances of shape \(6, 3\).*have shape \(6, 4\)"),
+    "none_for_the_distances": (lambda q, r, k: (None, nearest(q, r, k)[1]), "None as its distances"),
 }
 NEAREST_RIGHT = {
     "solution_style": nearest,

@@ -109,6 +109,8 @@ STRAIGHT_THROUGH_MISTAKES = {
     "returns_z_e": (with_decoder_input(lambda z_e, z_q: z_e), "equals the encoder's output"),
     "no_stop_gradient": (with_decoder_input(lambda z_e, z_q: z_e + (z_q - z_e)), "reaches z_q instead"),
     "stop_gradient_on_z_q": (with_decoder_input(lambda z_e, z_q: sg(z_q)), "no gradient reaches the encoder"),
+    "stop_gradient_on_z_q_alone": (with_decoder_input(lambda z_e, z_q: z_e + sg(z_q) - z_e),
+                                   r"no gradient reaches the encoder.*not around z_q alone.*cancel\)\. The straight"),
     "reversed": (with_decoder_input(lambda z_e, z_q: z_q + sg(z_e - z_q)), "equals the encoder's output"),
     "also_to_codes": (with_decoder_input(lambda z_e, z_q: z_e + z_q - sg(z_e)), "also reaches z_q"),
     "swapped_losses": (with_losses(RIGHT_COMMITMENT, RIGHT_CODEBOOK), "swapped"),
@@ -120,6 +122,8 @@ STRAIGHT_THROUGH_MISTAKES = {
     "beta_inside": (with_losses(RIGHT_CODEBOOK, lambda a, b: 0.25 * RIGHT_COMMITMENT(a, b)), "without beta"),
     "absolute": (with_losses(lambda a, b: tf.reduce_mean(tf.abs(sg(a) - b)), RIGHT_COMMITMENT), "ABSOLUTE"),
     "not_squared": (with_losses(RIGHT_CODEBOOK, lambda a, b: tf.reduce_mean(a - sg(b))), "not squared"),
+    "summed_over_the_code_only": (with_losses(RIGHT_CODEBOOK, lambda a, b: tf.reduce_mean(
+        tf.reduce_sum(tf.square(a - sg(b)), axis=-1))), "sums the squares over the 4 numbers of each vector"),
     "per_vector": (with_losses(lambda a, b: tf.reduce_mean(tf.square(sg(a) - b), axis=-1), RIGHT_COMMITMENT),
                    "one number"),
     "numpy_losses": (lambda z_e, z_q: (z_e + sg(z_q - z_e), float(np.mean((z_e.numpy() - z_q.numpy()) ** 2)),
@@ -144,8 +148,14 @@ def with_mse(z_e, z_q):
     return z_e - sg(z_e) + frozen_q, mse(frozen_e, z_q), mse(z_e, frozen_q)
 
 
+def with_mse_per_vector_then_mean(z_e, z_q):
+    per_vector = keras.losses.mean_squared_error  # the mean over the D numbers of each vector
+    return (z_e + sg(z_q - z_e), tf.reduce_mean(per_vector(sg(z_e), z_q)),
+            tf.reduce_mean(per_vector(z_e, sg(z_q))))
+
+
 test_straight_through_mistake_is_rejected, test_straight_through_written_differently_is_accepted = check_tests(
-    checks.check_straight_through, STRAIGHT_THROUGH_MISTAKES, [with_keras_ops, with_mse])
+    checks.check_straight_through, STRAIGHT_THROUGH_MISTAKES, [with_keras_ops, with_mse, with_mse_per_vector_then_mean])
 
 
 # --- exercise 3: codebook_usage ------------------------------------------------------------------
