@@ -1,5 +1,5 @@
-"""The scoreboards: every MNIST generator the course trains side by side on one yardstick, and every model
-of text on chapter 10's validation text.
+"""The scoreboards: every MNIST generator the course trains side by side on one yardstick, every model
+of text on chapter 10's validation text, and the face generators on chapter 13's yardstick.
 
 Every number is read from the results files of the full runs, ``solutions/results/NN_name.json``
 (written by ``python -m tools.run_course``); none is typed by hand. A number a file does not hold shows
@@ -12,6 +12,7 @@ names. Correct a model name there, and only there.
     show()              for a notebook: the table and a bar chart of Fréchet distance per generator
                         (``this_notebook=``: that notebook's rows from the run in progress)
     text_rows(), text_markdown_table(rs), show_text()    the same for the text scoreboard (``TEXT_MODELS``)
+    face_rows(), face_markdown_table(rs), show_faces()   the same for the faces scoreboard (``FACE_MODELS``)
 """
 
 import datetime
@@ -55,6 +56,8 @@ GENERATORS = (
               ("pixel-space DDPM",), "pixel-space DDPM (DDIM 25)"),
     Generator("latent diffusion, DDPM 1000 steps", "11_diffusion_models.json", "latent diffusion (DDPM 1000)",
               ("autoencoder", "latent diffusion (denoiser)"), "latent diffusion"),
+    Generator("VQ-VAE + transformer prior", "14_vq_vae.json", "VQ-VAE + transformer prior",
+              ("VQ-VAE (128 codes)", "transformer prior"), "VQ-VAE + transformer prior"),
     Generator("RealNVP (normalizing flow)", "15_normalizing_flows.json", "RealNVP", ("RealNVP",), "RealNVP",
               likelihood=True),
     Generator("latent flow matching, Heun 10 steps", "15_normalizing_flows.json", "latent flow matching (Heun 10)",
@@ -239,6 +242,56 @@ def text_markdown_table(table):
     return "\n".join(lines)
 
 
+# ---------------------------------------------------------------------------------------------
+# The faces scoreboard: chapter 13's generators, on its own yardstick
+# ---------------------------------------------------------------------------------------------
+
+FaceModel = namedtuple("FaceModel", "name results_file model")
+
+# The face generators and the ``model`` their entries name. Their yardstick is chapter 13's: the Fréchet
+# distance in the features of a network trained on the faces themselves (``course_utils.faces_yardstick``),
+# another scale than the MNIST table's, so faces get a table of their own.
+FACE_MODELS = (
+    FaceModel("DCGAN (chapter 13)", "13_faces_dcgan_vae.json", "DCGAN"),
+    FaceModel("conv VAE (chapter 13)", "13_faces_dcgan_vae.json", "conv VAE"),
+)
+FACE_COLUMNS = ("generator", "faces Fréchet distance (floor; samples)", "training time", "faces", "hardware, date")
+
+
+def face_rows(results_dir=RESULTS_DIR, running=None):
+    """One dict per generator of ``FACE_MODELS``; None for every number not in the files.
+
+    Keys: generator, results_file, frechet_distance, floor, samples, training_time_min, data (which faces the run
+    used), hardware, date. ``running`` as for ``rows``.
+    """
+    cache, table = dict(running or {}), []
+    for face_model in FACE_MODELS:
+        record = _record(results_dir, face_model.results_file, cache)
+        distance = results.find(record, results.FRECHET_DISTANCE, face_model.model)
+        table.append({"generator": face_model.name, "results_file": face_model.results_file,
+                      "frechet_distance": _value(distance), "samples": distance.get("samples") if distance else None,
+                      "floor": _value(results.find(record, results.FRECHET_FLOOR, face_model.model)),
+                      "training_time_min": _value(results.find(record, results.TRAINING_TIME, face_model.model)),
+                      "data": _value(results.find(record, results.DATA)),
+                      "hardware": record["hardware"] if record else None, "date": record["date"] if record else None})
+    return table
+
+
+def face_markdown_table(table):
+    """``table`` (from ``face_rows()``) as a Markdown table, "—" where a number is not in the files."""
+    lines = [f"| {' | '.join(FACE_COLUMNS)} |", "|" + "---|" * len(FACE_COLUMNS)]
+    for row in table:
+        distance = MISSING
+        if row["frechet_distance"] is not None:
+            distance = (f"{row['frechet_distance']:.2f} (floor {_cell(row['floor'], '{:.2f}')}; "
+                        f"{_cell(row['samples'], '{:,}')})")
+        measured = row["frechet_distance"] is not None and row["hardware"] is not None
+        cells = [row["generator"], distance, _cell(row["training_time_min"], "{:.1f} min"), row["data"] or MISSING,
+                 f"{row['hardware']}, {row['date']}" if measured else MISSING]
+        lines.append(f"| {' | '.join(cells)} |")
+    return "\n".join(lines)
+
+
 def _this_run(results_file):
     """This notebook's numbers so far as ``{results_file: record}``, when the course runner records the run.
 
@@ -286,6 +339,15 @@ def show_text(results_dir=RESULTS_DIR, this_notebook=None):
         return None
     table = text_rows(Path(results_dir), running=_this_run(this_notebook))
     _display(text_markdown_table(table), [row["model"] for row in table if row["bits_per_character"] is None])
+    return table
+
+
+def show_faces(results_dir=RESULTS_DIR, this_notebook=None):
+    """Show the faces scoreboard (``this_notebook``: as for ``show``); returns its rows."""
+    if _no_results_folder(results_dir):
+        return None
+    table = face_rows(Path(results_dir), running=_this_run(this_notebook))
+    _display(face_markdown_table(table), [row["generator"] for row in table if row["frechet_distance"] is None])
     return table
 
 

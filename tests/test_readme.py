@@ -301,3 +301,19 @@ def test_every_text_model_is_reported_by_its_notebook(text_model):
         assert 'scoreboard.show_text(this_notebook="12_transformer_text_generation.json")' in code, (
             f"{path.name} must show the text scoreboard: "
             f'scoreboard.show_text(this_notebook="12_transformer_text_generation.json")')
+
+
+@pytest.mark.parametrize("face_model", scoreboard.FACE_MODELS, ids=lambda m: m.name)
+def test_every_face_generator_is_reported_by_its_notebook(face_model):
+    """Chapter 13 scores each face generator with faces_yardstick.report(..., label=model), reports its training
+    time with model=, and shows the faces scoreboard (a static check of the solution's code)."""
+    path = REPO / "solutions" / face_model.results_file.replace(".json", ".ipynb")
+    if not path.exists():
+        pytest.skip(f"{path.name} is not written yet")
+    code = "\n".join(c.source for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code")
+    assert f'label="{face_model.model}"' in code and f'model="{face_model.model}"' in code, (
+        f"{path.name} must score {face_model.model!r} with faces_yardstick.report(samples, label={face_model.model!r}) "
+        f"and report its training time with results.report(..., measure=results.TRAINING_TIME, "
+        f"model={face_model.model!r})")
+    shown = f'scoreboard.show_faces(this_notebook="{face_model.results_file}")'
+    assert shown in code, f"{path.name} must show the faces scoreboard: {shown}"

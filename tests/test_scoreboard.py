@@ -240,3 +240,48 @@ def test_readme_text_scoreboard_matches_the_results_files():
     assert start in readme and end in readme, f"README.md has no text scoreboard markers; add {start} and {end}"
     section = readme.split(start, 1)[1].split(end, 1)[0]
     assert section.strip() == results_pages.text_scoreboard_table(), f"README text scoreboard is stale: {REGENERATE}"
+
+
+# ---------------------------------------------------------------------------------------------
+# The faces scoreboard
+# ---------------------------------------------------------------------------------------------
+
+def _face_entries(model, distance, floor, minutes, samples=1000):
+    """The entries faces_yardstick.report and chapter 13's training-time line record for ``model``."""
+    return {
+        f"{model}: faces Frechet distance (rotation-net features)": {
+            "value": distance, "unit": "", "note": "", "measure": results.FRECHET_DISTANCE, "model": model,
+            "samples": samples},
+        f"{model}: faces Frechet distance floor (real train vs real test)": {
+            "value": floor, "unit": "", "note": "", "measure": results.FRECHET_FLOOR, "model": model,
+            "samples": samples},
+        f"{model}: training time": {"value": minutes, "unit": "min", "note": "", "measure": results.TRAINING_TIME,
+                                    "model": model},
+    }
+
+
+def test_face_rows_read_each_generators_numbers_by_measure(tmp_path):
+    faces = {**_face_entries("DCGAN", 1.234, 0.056, 8.01), **_face_entries("conv VAE", 9.87, 0.056, 7.9),
+             "data": {"value": "CelebA (10,000 faces), 32x32", "unit": "", "note": "", "measure": results.DATA}}
+    _write(tmp_path, "13_faces_dcgan_vae.json", faces, hardware="CPU only, 2 cores (AMD EPYC)", date="2026-12-07")
+    table = scoreboard.face_rows(tmp_path)
+    assert [row["generator"] for row in table] == [model.name for model in scoreboard.FACE_MODELS]
+    lines = scoreboard.face_markdown_table(table).splitlines()
+    assert lines[0] == f"| {' | '.join(scoreboard.FACE_COLUMNS)} |"
+    assert lines[2] == ("| DCGAN (chapter 13) | 1.23 (floor 0.06; 1,000) | 8.0 min | CelebA (10,000 faces), 32x32 "
+                        "| CPU only, 2 cores (AMD EPYC), 2026-12-07 |")
+    assert lines[3].startswith("| conv VAE (chapter 13) | 9.87 (floor 0.06; 1,000) | 7.9 min |")
+
+
+def test_face_rows_show_dashes_without_a_full_run(tmp_path):
+    _write(tmp_path, "13_faces_dcgan_vae.json", _face_entries("DCGAN", 1.0, 0.1, 8.0), mode="smoke")
+    lines = scoreboard.face_markdown_table(scoreboard.face_rows(tmp_path)).splitlines()
+    assert lines[2] == "| DCGAN (chapter 13) | — | — | — | — |", "a smoke run's numbers never reach the scoreboard"
+
+
+def test_readme_faces_scoreboard_matches_the_results_files():
+    readme = (REPO / "README.md").read_text()
+    start, end = results_pages.FACES_SCOREBOARD_START, results_pages.FACES_SCOREBOARD_END
+    assert start in readme and end in readme, f"README.md has no faces scoreboard markers; add {start} and {end}"
+    section = readme.split(start, 1)[1].split(end, 1)[0]
+    assert section.strip() == results_pages.faces_scoreboard_table(), f"README faces scoreboard is stale: {REGENERATE}"
