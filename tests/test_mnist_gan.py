@@ -1,4 +1,4 @@
-"""The MNIST GAN that chapter 09 steers (chapter 04's recipe): shapes, ranges, training, averaging, the cache."""
+"""The MNIST GAN that chapter 09 steers (chapter 04's exported code): shapes, ranges, training, averaging, the cache."""
 
 import numpy as np
 import pytest
@@ -12,11 +12,6 @@ def test_generator_makes_images_in_the_unit_range():
     images = np.asarray(generator(z, training=False))
     assert images.shape == (5, 28, 28, 1)
     assert images.min() >= 0.0 and images.max() <= 1.0
-
-
-def test_discriminator_gives_one_logit_per_image():
-    logits = mnist_gan.build_discriminator()(np.zeros((3, 28, 28, 1), "float32"))
-    assert tuple(logits.shape) == (3, 1)
 
 
 @pytest.mark.parametrize("images, match", [
@@ -34,7 +29,7 @@ def test_train_gan_updates_the_generator_and_records_losses():
     runmode.set_seed(0)
     untrained = np.asarray(mnist_gan.build_generator()(z, training=False))
     runmode.set_seed(0)
-    generator, history = mnist_gan.train_gan(images, epochs=2, steps_per_epoch=2, verbose=0)
+    generator, history = mnist_gan.train_gan(images, epochs=2, steps_per_epoch=2)
     assert set(history) == {"d_loss", "g_loss"}
     assert all(len(v) == 2 and np.all(np.isfinite(v)) for v in history.values())
     assert not np.allclose(np.asarray(generator(z, training=False)), untrained)
@@ -50,8 +45,9 @@ def test_trained_generator_is_cached_per_mode(tmp_path, monkeypatch, capsys):
     first, info = mnist_gan.trained_generator()
     assert "Training the MNIST generator" in capsys.readouterr().out
     assert info["mode"] == "smoke" and info["steps"] == 2 and len(info["history"]["g_loss"]) == 1
-    assert [p.name for p in sorted(tmp_path.iterdir())] == [
-        "mnist_gan_dense_ema_z100_e1_smoke.json", "mnist_gan_dense_ema_z100_e1_smoke.keras"]
+    names = [p.name for p in sorted(tmp_path.iterdir())]
+    assert [name.rsplit("_", 1)[0] for name in names] == ["mnist_gan_dense_ema_z100_e1_smoke"] * 2
+    assert [name.rsplit(".", 1)[1] for name in names] == ["json", "keras"]
 
     second, _ = mnist_gan.trained_generator()
     assert "Loaded the cached MNIST generator (smoke mode" in capsys.readouterr().out
