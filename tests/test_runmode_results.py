@@ -27,6 +27,7 @@ def test_default_is_full(monkeypatch):
 def test_report_prints_and_records(monkeypatch, tmp_path, capsys):
     path = tmp_path / "r.json"
     monkeypatch.setenv("COURSE_RESULTS_FILE", str(path))
+    monkeypatch.setenv("COURSE_MODE", "full")
     results.report("test PSNR", 23.456789, unit="dB")
     results.report("data", "MNIST")
     assert capsys.readouterr().out.splitlines() == ["test PSNR: 23.46 dB", "data: MNIST"]
@@ -137,3 +138,20 @@ def test_a_full_run_records_its_machines_speed_and_is_judged_on_normalised_time(
     assert record["budget_s"] == 600 and record["within_budget"], "15 slow minutes are 7.5 reference minutes"
     monkeypatch.setattr(run_course.speed, "measure", lambda: {"index": 1.0})
     assert not run_course.run_notebook(Path(notebook), "full", "CPU only, 2 cores (x86_64)")["within_budget"]
+
+
+def test_report_marks_numbers_of_a_smoke_run_where_they_are_printed(monkeypatch, capsys):
+    monkeypatch.delenv("COURSE_RESULTS_FILE", raising=False)
+    monkeypatch.setenv("COURSE_MODE", "smoke")
+    results.report("test PSNR", 23.456789, unit="dB")
+    results.report("floor", 0.7, note=runmode.smoke_marked("1000 vs 1000 images"))
+    results.report("data", "MNIST")
+    results.report("parameters", 1234, note="2 layers", measure=results.PARAMETERS)
+    assert capsys.readouterr().out.splitlines() == [
+        f"test PSNR: 23.46 dB  ({runmode.SMOKE_MARK})",
+        f"floor: 0.7  (1000 vs 1000 images; {runmode.SMOKE_MARK})",  # marked once, not twice
+        "data: MNIST",  # words, not a measurement
+        "parameters: 1234  (2 layers)"]  # the same in both modes: nbval compares the line with a full run's
+    monkeypatch.setenv("COURSE_MODE", "full")
+    results.report("test PSNR", 23.456789, unit="dB")
+    assert capsys.readouterr().out.splitlines() == ["test PSNR: 23.46 dB"]
