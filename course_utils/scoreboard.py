@@ -333,22 +333,24 @@ def _no_results_folder(results_dir):
     return True
 
 
-def show_text(results_dir=RESULTS_DIR, this_notebook=None):
-    """Show the text scoreboard (``this_notebook``: as for ``show``); returns its rows."""
+def _show_table(rows, markdown_table, name, measured, results_dir, this_notebook):
+    """Show the table that ``rows`` reads from ``results_dir``, then the ``name`` of each row without a
+    ``measured`` value; returns the rows (None without a results folder)."""
     if _no_results_folder(results_dir):
         return None
-    table = text_rows(Path(results_dir), running=_this_run(this_notebook))
-    _display(text_markdown_table(table), [row["model"] for row in table if row["bits_per_character"] is None])
+    table = rows(Path(results_dir), running=_this_run(this_notebook))
+    _display(markdown_table(table), [row[name] for row in table if row[measured] is None])
     return table
+
+
+def show_text(results_dir=RESULTS_DIR, this_notebook=None):
+    """Show the text scoreboard (``this_notebook``: as for ``show``); returns its rows."""
+    return _show_table(text_rows, text_markdown_table, "model", "bits_per_character", results_dir, this_notebook)
 
 
 def show_faces(results_dir=RESULTS_DIR, this_notebook=None):
     """Show the faces scoreboard (``this_notebook``: as for ``show``); returns its rows."""
-    if _no_results_folder(results_dir):
-        return None
-    table = face_rows(Path(results_dir), running=_this_run(this_notebook))
-    _display(face_markdown_table(table), [row["generator"] for row in table if row["frechet_distance"] is None])
-    return table
+    return _show_table(face_rows, face_markdown_table, "generator", "frechet_distance", results_dir, this_notebook)
 
 
 def show(results_dir=RESULTS_DIR, this_notebook=None):

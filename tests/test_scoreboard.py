@@ -234,12 +234,16 @@ def test_text_rows_read_each_models_numbers_by_measure(tmp_path):
     assert by_model["transformer (chapter 12)"] == "| transformer (chapter 12) | — | — | — | — | — |"
 
 
-def test_readme_text_scoreboard_matches_the_results_files():
+@pytest.mark.parametrize("which, start, end, table", [
+    ("text", results_pages.TEXT_SCOREBOARD_START, results_pages.TEXT_SCOREBOARD_END,
+     results_pages.text_scoreboard_table),
+    ("faces", results_pages.FACES_SCOREBOARD_START, results_pages.FACES_SCOREBOARD_END,
+     results_pages.faces_scoreboard_table)])
+def test_readme_scoreboard_matches_the_results_files(which, start, end, table):
     readme = (REPO / "README.md").read_text()
-    start, end = results_pages.TEXT_SCOREBOARD_START, results_pages.TEXT_SCOREBOARD_END
-    assert start in readme and end in readme, f"README.md has no text scoreboard markers; add {start} and {end}"
+    assert start in readme and end in readme, f"README.md has no {which} scoreboard markers; add {start} and {end}"
     section = readme.split(start, 1)[1].split(end, 1)[0]
-    assert section.strip() == results_pages.text_scoreboard_table(), f"README text scoreboard is stale: {REGENERATE}"
+    assert section.strip() == table(), f"README {which} scoreboard is stale: {REGENERATE}"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -277,11 +281,3 @@ def test_face_rows_show_dashes_without_a_full_run(tmp_path):
     _write(tmp_path, "13_faces_dcgan_vae.json", _face_entries("DCGAN", 1.0, 0.1, 8.0), mode="smoke")
     lines = scoreboard.face_markdown_table(scoreboard.face_rows(tmp_path)).splitlines()
     assert lines[2] == "| DCGAN (chapter 13) | — | — | — | — |", "a smoke run's numbers never reach the scoreboard"
-
-
-def test_readme_faces_scoreboard_matches_the_results_files():
-    readme = (REPO / "README.md").read_text()
-    start, end = results_pages.FACES_SCOREBOARD_START, results_pages.FACES_SCOREBOARD_END
-    assert start in readme and end in readme, f"README.md has no faces scoreboard markers; add {start} and {end}"
-    section = readme.split(start, 1)[1].split(end, 1)[0]
-    assert section.strip() == results_pages.faces_scoreboard_table(), f"README faces scoreboard is stale: {REGENERATE}"

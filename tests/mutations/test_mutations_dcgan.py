@@ -7,6 +7,7 @@ import tensorflow as tf
 from keras import layers
 
 from course_utils.accelerator import global_policy
+from course_utils.chapters import ch05
 from course_utils.checks import dcgan as checks
 from tests.mutations.harness import assert_accepted, check_tests, with_quiet_last_layer
 
@@ -206,27 +207,8 @@ def test_discriminator_without_float32_output_passes_under_mixed_precision():
 
 # --- exercise 4: the DCGAN class's train_step ----------------------------------------------------------------
 
-class DCGAN(keras.Model):
-    """The notebook's frame around train_step (its solution region is ``update_networks``)."""
-
-    def __init__(self, generator, discriminator, latent_dim):
-        super().__init__()
-        self.generator, self.discriminator, self.latent_dim = generator, discriminator, latent_dim
-        self.loss_fn = keras.losses.BinaryCrossentropy(from_logits=True)
-        self.seed_generator = keras.random.SeedGenerator(0)
-        self.d_loss_tracker = keras.metrics.Mean(name="d_loss")
-        self.g_loss_tracker = keras.metrics.Mean(name="g_loss")
-
-    def compile(self, d_optimizer, g_optimizer):
-        super().compile()
-        self.d_optimizer, self.g_optimizer = d_optimizer, g_optimizer
-
-    @property
-    def metrics(self):
-        return [self.d_loss_tracker, self.g_loss_tracker]
-
-    def sample_noise(self, n):
-        return keras.random.normal((n, self.latent_dim), seed=self.seed_generator)
+class DCGAN(ch05.DCGAN):
+    """Chapter 05's DCGAN with its train_step (the exercise) cut into parts that a mutation can replace."""
 
     def train_step(self, real_images):
         d_loss, g_loss = self.update_networks(real_images, tf.shape(real_images)[0])
