@@ -79,7 +79,7 @@ def report(name, value, unit="", note="", *, measure=None, model=None, samples=N
         raise TypeError(f"result {name!r} must be a number or a string, got {type(value).__name__}")
     if measure is not None and measure not in MEASURES:
         raise ValueError(f"result {name!r}: measure {measure!r} is not one of {MEASURES}")
-    if not isinstance(value, str) and measure != PARAMETERS and runmode.SMOKE_MARK not in note:
+    if not isinstance(value, str) and measure != PARAMETERS:
         note = runmode.smoke_marked(note)  # a smoke run's measured number says so; a model's size is no measurement
     line = f"{name}: {_format(value)}" + (f" {unit}" if unit else "") + (f"  ({note})" if note else "")
     print(line)

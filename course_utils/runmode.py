@@ -86,8 +86,8 @@ SMOKE_MARK = "smoke run: a few steps on a few examples, not a measurement"
 
 def smoke_marked(note=""):
     """``note`` (the words printed beside a number) with, in a smoke run, ``SMOKE_MARK`` added, so that a
-    weak smoke number never reads as a measurement; ``note`` unchanged in a full run."""
-    if not is_smoke():
+    weak smoke number never reads as a measurement; ``note`` unchanged in a full run or when it says so already."""
+    if not is_smoke() or SMOKE_MARK in note:
         return note
     return f"{note}; {SMOKE_MARK}" if note else SMOKE_MARK
 

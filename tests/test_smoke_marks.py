@@ -15,4 +15,5 @@ def test_a_full_run_leaves_a_note_as_it_is(monkeypatch):
 def test_a_smoke_run_marks_every_note(monkeypatch, note, marked):
     monkeypatch.setenv(runmode.MODE_VARIABLE, "smoke")
     assert runmode.smoke_marked(note) == marked
+    assert runmode.smoke_marked(marked) == marked, "a note that says so already is marked once, not twice"
     assert "smoke run" in marked and "not a measurement" in marked
