@@ -138,8 +138,17 @@ def test_a_run_that_measured_its_machine_shows_its_speed_index_and_normalised_ti
     assert "| 20.0 min (speed index 0.50; 10.0 min normalised) | 10 min: met (normalised time) |" in (
         results_pages.results_table(tmp_path))
     summary = results_pages.speed_summary(tmp_path)
-    assert "| 94_s.ipynb | 2026-01-01 | CPU only, 2 cores (x86_64) | 9.40 s | 0.50 |" in summary
-    assert "ranged from 0.50 to 1.25 over these 2 runs" in summary
+    assert "| 94_s.ipynb | 2026-01-01 | CPU only, 2 cores (x86_64) | - | 0.50 | - |" in summary, "one measurement"
+    assert "ranged from 0.50 to 1.25 over these 2 runs" in summary and "Within one run" not in summary
+    # A run measured before and after the notebook shows both, the parts of the first, and how far it moved.
+    before = {"index": 0.8, "parts": {"conv": 0.9, "attention": 0.71}}
+    measured_twice = {"index": 1.0, "before": before, "after": {"index": 1.25}}
+    (tmp_path / "92_u.json").write_text(json.dumps(_record("solutions/92_u.ipynb", speed=measured_twice,
+                                                           normalised_wall_time_s=100.0)))
+    summary = results_pages.speed_summary(tmp_path)
+    assert "| 92_u.ipynb | 2026-01-01 | CPU only, 2 cores (x86_64) | 0.80 → 1.25 | 1.00 | conv 0.90, attention 0.71 |" \
+        in summary
+    assert "Within one run it moved by up to 56% between the measurements" in summary
     assert "speed index 0.50: about 10.0 minutes on the course's reference machine" in results_pages.time_line(slow)
 
 

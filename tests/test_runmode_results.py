@@ -121,7 +121,8 @@ def test_two_entries_of_one_measure_and_model_are_an_error():
         results.find(record, results.PSNR, "m")
 
 
-def test_a_full_run_records_its_machines_speed_and_is_judged_on_normalised_time(monkeypatch, tmp_path):
+def test_a_full_run_records_its_machines_speed_before_and_after_and_is_judged_on_normalised_time(monkeypatch,
+                                                                                                   tmp_path):
     from pathlib import Path
 
     from tools import run_course
@@ -132,12 +133,21 @@ def test_a_full_run_records_its_machines_speed_and_is_judged_on_normalised_time(
     monkeypatch.setattr(run_course, "drop_tensorflow_log", lambda notebook: notebook)
     monkeypatch.setattr(run_course.notebook_metadata, "normalize", lambda notebook: notebook)
     monkeypatch.setattr(run_course, "versions", lambda: {})
-    monkeypatch.setattr(run_course.speed, "measure", lambda: {"index": 0.5})
+
+    def machine(*indices):
+        """speed.measure giving these indices one after another."""
+        measurements = iter({"index": index, "reference_machine": "r", "workload": "w"} for index in indices)
+        monkeypatch.setattr(run_course.speed, "measure", lambda: next(measurements))
+
+    machine(0.25, 1.0)  # slow before the notebook, fast after it: index 0.5 over the run
     record = run_course.run_notebook(Path(notebook), "full", "CPU only, 2 cores (x86_64)")
-    assert record["speed"] == {"index": 0.5} and record["normalised_wall_time_s"] == 450.0
+    assert record["speed"]["index"] == 0.5 and record["normalised_wall_time_s"] == 450.0
+    assert (record["speed"]["before"]["index"], record["speed"]["after"]["index"]) == (0.25, 1.0)
     assert record["budget_s"] == 600 and record["within_budget"], "15 slow minutes are 7.5 reference minutes"
-    monkeypatch.setattr(run_course.speed, "measure", lambda: {"index": 1.0})
+    machine(1.0, 1.0)
     assert not run_course.run_notebook(Path(notebook), "full", "CPU only, 2 cores (x86_64)")["within_budget"]
+    machine()  # a smoke run measures nothing: next() on an empty iterator would raise
+    assert "speed" not in run_course.run_notebook(Path(notebook), "smoke", "CPU only, 2 cores (x86_64)")
 
 
 def test_report_marks_numbers_of_a_smoke_run_where_they_are_printed(monkeypatch, capsys):

@@ -14,6 +14,7 @@
 
 import base64
 import io
+import math
 import re
 from pathlib import Path
 
@@ -372,27 +373,45 @@ def results_table(results_dir=RESULTS_DIR):
 
 
 SPEED_TEXT = f"""\
-The same chapter can take twice as long on one 2-core machine as on another with the same CPU name. So each
-full run first times a short fixed reference workload (`course_utils.speed`: {speed.WORKLOAD}, median of
-three runs after a warm-up) and records the machine's **speed index**: the reference machine's time for it
-({speed.REFERENCE_SECONDS} s on {speed.REFERENCE_MACHINE}) divided by this machine's. A run's time multiplied
-by its index is its **normalised time**, what the reference machine would have needed; budgets are judged on
-it. Runs recorded before the index existed show their time alone. Notebook 00 times the same workload on a
-learner's machine and translates the course's times."""
+The same chapter can take twice as long on one 2-core machine as on another with the same CPU name, and one
+machine's speed can change while it runs. So each full run times a short fixed reference workload
+(`course_utils.speed`: {speed.WORKLOAD}; no XLA; each part's median of three rounds after a warm-up) before
+the notebook and again after it. Each part's index is the reference machine's time for it
+({speed.REFERENCE_MACHINE}) divided by this machine's; a measurement's **speed index** is the geometric mean
+of its parts' indices, and a run's is the geometric mean of its two measurements. A run's time multiplied by
+its index is its **normalised time**, what the reference machine would have needed; budgets are judged on
+it. Runs recorded before the index existed show their time alone; runs recorded before it had four parts and
+two measurements (`before` shown as -) timed the conv and LSTM parts alone, once before the notebook.
+Notebook 00 times the same workload on a learner's machine and translates the course's times."""
+
+
+def _parts_text(measurement):
+    """"conv 1.10, large conv 0.92, ..." for a measurement that kept its parts' indices, else "-"."""
+    parts = measurement.get("parts")
+    return ", ".join(f"{name} {value:.2f}" for name, value in parts.items()) if parts else "-"
 
 
 def speed_summary(results_dir=RESULTS_DIR):
-    """The speed index of every full run that measured it, and how far it moved between them."""
+    """The speed index of every full run that measured it, before and after it where both were measured, and
+    how far it moved between runs and within them."""
     measured = [r for r in full_runs(results_dir).values() if "speed" in r]
     if not measured:
         return "No full run has measured its machine's speed index yet."
-    rows = ["| notebook | date | hardware | workload | speed index |", "|---|---|---|---|---|"]
-    rows += [f"| {Path(r['notebook']).name} | {r['date']} | {r['hardware']} | {r['speed']['workload_s']:.2f} s | "
-             f"{r['speed']['index']:.2f} |" for r in measured]
+    rows = ["| notebook | date | hardware | index before → after | speed index of the run | parts (before) |",
+            "|---|---|---|---|---|---|"]
+    for r in measured:
+        before, after = r["speed"].get("before"), r["speed"].get("after")
+        moved = f"{before['index']:.2f} → {after['index']:.2f}" if before and after else "-"
+        rows.append(f"| {Path(r['notebook']).name} | {r['date']} | {r['hardware']} | {moved} | "
+                    f"{r['speed']['index']:.2f} | {_parts_text(before or {})} |")
     indices = [r["speed"]["index"] for r in measured]
-    moved = (f"The index ranged from {min(indices):.2f} to {max(indices):.2f} over these {len(indices)} runs."
-             if len(indices) > 1 else "One run has measured it so far.")
-    return "\n".join(rows) + f"\n\n{moved}"
+    between = (f"The index ranged from {min(indices):.2f} to {max(indices):.2f} over these {len(indices)} runs."
+               if len(indices) > 1 else "One run has measured it so far.")
+    changes = [abs(math.log(r["speed"]["after"]["index"] / r["speed"]["before"]["index"]))
+               for r in measured if "before" in r["speed"]]
+    within = (f" Within one run it moved by up to {math.exp(max(changes)) - 1:.0%} between the measurements before "
+              "and after the notebook." if changes else "")
+    return "\n".join(rows) + f"\n\n{between}{within}"
 
 
 def smoke_summary(results_dir=RESULTS_DIR):

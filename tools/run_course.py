@@ -18,9 +18,10 @@ run. ``--resume`` finishes a full run that was interrupted instead: its training
 the checkpoints the interrupted run saved, the results file says ``"resumed": true``, and its
 wall time (marked "resumed" wherever it is shown) covers only the part run last.
 
-Before each full run the runner times ``course_utils.speed``'s reference workload: the results file keeps
-the machine's speed index and the run's time normalised to the reference machine, and the time budget is
-judged on the normalised time, so a slow machine does not fail a budget that a fast one would pass.
+Before and after each full run the runner times ``course_utils.speed``'s reference workload: the results file
+keeps both measurements, the machine's speed index over the run (their geometric mean) and the run's time
+normalised to the reference machine, and the time budget is judged on the normalised time, so a slow machine
+does not fail a budget that a fast one would pass.
 
 Smoke mode never stores notebooks; it times each one and writes ``solutions/results/smoke.json``.
 Runs are serialised with a lock file, so timings are not distorted by a second run.
@@ -140,14 +141,16 @@ def budget_for(path, mode, hardware):
 def run_notebook(path, mode, hardware, resume=False):
     """Run one notebook, store it (full mode) and return its results record.
 
-    A full run first times the reference workload (``course_utils.speed``): the record keeps the machine's
-    speed index and the run's time normalised to the reference machine, and the budget is judged on that.
+    A full run times the reference workload (``course_utils.speed``) before and after the notebook: the
+    record keeps the machine's speed index over the run and the run's time normalised to the reference
+    machine, and the budget is judged on that.
     """
-    machine_speed = speed.measure() if mode == "full" else None
+    before = speed.measure() if mode == "full" else None
     with tempfile.TemporaryDirectory() as tmp:
         results_file = Path(tmp) / "results.json"
         notebook, seconds = execute(path, mode, results_file, resume)
         reported = results.read(results_file) or {}
+    machine_speed = None if before is None else speed.over_a_run(before, speed.measure())
     if mode == "full":
         nbformat.write(notebook_metadata.normalize(drop_tensorflow_log(notebook)), path)
     budget = budget_for(path, mode, hardware)
