@@ -75,14 +75,23 @@ def _attention():
 BUILDERS = {"conv": _conv, "large conv": _large_conv, "lstm": _lstm, "attention": _attention}
 
 
-def _compiled(name):
+def compiled(name, jit_compile=False):
+    """``(model, x, y)`` of the workload's part ``name``, compiled (without XLA unless asked) and warmed up."""
     import keras
 
     model, x, y = BUILDERS[name]()
-    model.compile(optimizer=keras.optimizers.Adam(1e-3), jit_compile=False,
+    model.compile(optimizer=keras.optimizers.Adam(1e-3), jit_compile=jit_compile,
                   loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
     model.train_on_batch(x, y)  # builds and traces the step: not part of the time
     return model, x, y
+
+
+def steps_seconds(model, x, y, steps):
+    """The seconds ``steps`` training steps of ``model`` on ``(x, y)`` take."""
+    start = time.perf_counter()
+    for _ in range(steps):
+        model.train_on_batch(x, y)
+    return time.perf_counter() - start
 
 
 def part_seconds(repeats=3):
@@ -90,14 +99,11 @@ def part_seconds(repeats=3):
     machine whose speed drifts slows all parts alike."""
     if repeats < 1:
         raise ValueError(f"repeats must be at least 1; got {repeats}")
-    compiled = {name: _compiled(name) for name in PARTS}
+    parts = {name: compiled(name) for name in PARTS}
     times = {name: [] for name in PARTS}
     for _ in range(repeats):
-        for name, (model, x, y) in compiled.items():
-            start = time.perf_counter()
-            for _ in range(PARTS[name][1]):
-                model.train_on_batch(x, y)
-            times[name].append(time.perf_counter() - start)
+        for name, part in parts.items():
+            times[name].append(steps_seconds(*part, PARTS[name][1]))
     return {name: statistics.median(seconds) for name, seconds in times.items()}
 
 
