@@ -22,9 +22,9 @@ With a hand-written loop::
 The default folder is ``files.cache_dir()/checkpoints/<mode>/<run name>``. Pass ``directory=``
 to keep checkpoints elsewhere, e.g. on Google Drive in Colab, where they outlive the runtime.
 Pass ``fresh=True`` to start over. Two kinds of run always start over: a smoke run (the tests),
-so that every test trains, and a run recorded by the course runner (``runmode.results_file()``),
-so that stored outputs and timings are those of a whole run, unless the runner finishes an
-interrupted run (``runmode.resumes()``, ``python -m tools.run_course --resume``).
+so that every test trains, and a run recorded by the course runner from its start
+(``runmode.records_whole_run()``), so that stored outputs and timings are those of a whole run; the
+runner's ``--resume`` finishes an interrupted run from its checkpoints instead.
 Not saved: the shuffling order of the data and callbacks' own state (e.g. sample snapshots).
 """
 
@@ -69,8 +69,7 @@ class TrainingCheckpoint:
         # so that stored notebook outputs name no machine. `directory` has the full path.
         self.location = (str(self.directory) if directory else
                          f"<course cache>/checkpoints/{runmode.mode()}/{run_name}")
-        recorded_from_scratch = runmode.results_file() is not None and not runmode.resumes()
-        starts_over = fresh or runmode.is_smoke() or recorded_from_scratch
+        starts_over = fresh or runmode.is_smoke() or runmode.records_whole_run()
         if starts_over and self.directory.exists():
             shutil.rmtree(self.directory)
         self.directory.mkdir(parents=True, exist_ok=True)

@@ -5,8 +5,9 @@ only need a trained generator, and a learner should not have to run chapter 04 f
 ``trained_generator()`` trains chapter 04's GAN once and caches the generator in
 ``data.cache_dir()``, so re-runs load it in a second. Smoke runs train for a few steps under a
 separate file name, so a smoke generator never serves a full run, and a change to chapter 04's
-exported code trains anew. Delete the cached files to
-train again.
+exported code trains anew. A run that the course runner records from its start trains anew too
+(and refreshes the cache), so that chapter 09's stored outputs and time include the training.
+Delete the cached files to train again.
 
 The networks, the losses, the input pipeline and the training step are chapter 04's own code
 (``course_utils.chapters.ch04``, generated from that notebook's cells tagged ``export``): the
@@ -84,7 +85,8 @@ def _cache_paths(latent_dim, epochs):
 
 
 def trained_generator(latent_dim=LATENT_DIM):
-    """A trained MNIST generator and its training record, from the cache or trained now.
+    """A trained MNIST generator and its training record, from the cache or trained now (always trained
+    in a run that the course runner records from its start).
 
     Full runs train ``FULL_EPOCHS`` epochs on the 60,000 training digits; smoke runs
     ``SMOKE_STEPS`` steps on 1,024 digits. Returns ``(generator, info)``, ``info`` being a dict
@@ -93,7 +95,7 @@ def trained_generator(latent_dim=LATENT_DIM):
     """
     epochs = runmode.epochs(full=FULL_EPOCHS, smoke=1)
     model_path, info_path = _cache_paths(latent_dim, epochs)
-    if model_path.exists() and info_path.exists():
+    if model_path.exists() and info_path.exists() and not runmode.records_whole_run():
         info = json.loads(info_path.read_text())
         print(f"Loaded the cached MNIST generator ({info['mode']} mode, {info['epochs']} epochs, "
               f"{info['steps']:,} steps, trained in {info['train_seconds']:.0f} s)")

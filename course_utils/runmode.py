@@ -48,6 +48,12 @@ def resumes():
     return bool(os.environ.get(RESUME_VARIABLE))
 
 
+def records_whole_run():
+    """True in a run the course runner records from its start (not ``--resume``): nothing trained by an
+    earlier run may stand in for this run's training, so that stored outputs and times are a whole run's."""
+    return results_file() is not None and not resumes()
+
+
 def runner_environment(mode, results_file, resume=False):
     """The environment variables the course runner sets for a notebook it executes and records."""
     if mode not in MODES:

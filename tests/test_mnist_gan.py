@@ -56,6 +56,24 @@ def test_trained_generator_is_cached_per_mode(tmp_path, monkeypatch, capsys):
                                atol=1e-6)
 
 
+def test_a_run_recorded_from_its_start_trains_instead_of_loading_the_cache(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv(runmode.MODE_VARIABLE, "smoke")
+    monkeypatch.setattr(data, "cache_dir", lambda: tmp_path)
+    fake_digits = np.random.default_rng(0).uniform(size=(256, 28, 28, 1)).astype("float32")
+    monkeypatch.setattr(data, "load_mnist", lambda split="train": (fake_digits, np.zeros(256, "int64")))
+    monkeypatch.setattr(mnist_gan, "SMOKE_STEPS", 2)
+    mnist_gan.trained_generator()
+    capsys.readouterr()
+
+    monkeypatch.setenv(runmode.RESULTS_FILE_VARIABLE, str(tmp_path / "results.json"))
+    mnist_gan.trained_generator()
+    assert "Training the MNIST generator" in capsys.readouterr().out
+
+    monkeypatch.setenv(runmode.RESUME_VARIABLE, "1")  # a resumed run may use what the interrupted one trained
+    mnist_gan.trained_generator()
+    assert "Loaded the cached MNIST generator" in capsys.readouterr().out
+
+
 def test_the_averaged_generator_differs_from_the_last_steps_weights(monkeypatch):
     images = np.random.default_rng(0).uniform(size=(256, 28, 28, 1)).astype("float32")
     kept = {}
