@@ -35,17 +35,22 @@ def test_train_gan_updates_the_generator_and_records_losses():
     assert not np.allclose(np.asarray(generator(z, training=False)), untrained)
 
 
-def test_trained_generator_is_cached_per_mode(tmp_path, monkeypatch, capsys):
+@pytest.fixture
+def smoke_cache(tmp_path, monkeypatch):
+    """A smoke run whose cache folder is tmp_path and whose MNIST is 256 random images."""
     monkeypatch.setenv(runmode.MODE_VARIABLE, "smoke")
     monkeypatch.setattr(data, "cache_dir", lambda: tmp_path)
     fake_digits = np.random.default_rng(0).uniform(size=(256, 28, 28, 1)).astype("float32")
     monkeypatch.setattr(data, "load_mnist", lambda split="train": (fake_digits, np.zeros(256, "int64")))
     monkeypatch.setattr(mnist_gan, "SMOKE_STEPS", 2)
+    return tmp_path
 
+
+def test_trained_generator_is_cached_per_mode(smoke_cache, capsys):
     first, info = mnist_gan.trained_generator()
     assert "Training the MNIST generator" in capsys.readouterr().out
     assert info["mode"] == "smoke" and info["steps"] == 2 and len(info["history"]["g_loss"]) == 1
-    names = [p.name for p in sorted(tmp_path.iterdir())]
+    names = [p.name for p in sorted(smoke_cache.iterdir())]
     assert [name.rsplit("_", 1)[0] for name in names] == ["mnist_gan_dense_ema_z100_e1_smoke"] * 2
     assert [name.rsplit(".", 1)[1] for name in names] == ["json", "keras"]
 
@@ -56,16 +61,11 @@ def test_trained_generator_is_cached_per_mode(tmp_path, monkeypatch, capsys):
                                atol=1e-6)
 
 
-def test_a_run_recorded_from_its_start_trains_instead_of_loading_the_cache(tmp_path, monkeypatch, capsys):
-    monkeypatch.setenv(runmode.MODE_VARIABLE, "smoke")
-    monkeypatch.setattr(data, "cache_dir", lambda: tmp_path)
-    fake_digits = np.random.default_rng(0).uniform(size=(256, 28, 28, 1)).astype("float32")
-    monkeypatch.setattr(data, "load_mnist", lambda split="train": (fake_digits, np.zeros(256, "int64")))
-    monkeypatch.setattr(mnist_gan, "SMOKE_STEPS", 2)
+def test_a_run_recorded_from_its_start_trains_instead_of_loading_the_cache(smoke_cache, monkeypatch, capsys):
     mnist_gan.trained_generator()
     capsys.readouterr()
 
-    monkeypatch.setenv(runmode.RESULTS_FILE_VARIABLE, str(tmp_path / "results.json"))
+    monkeypatch.setenv(runmode.RESULTS_FILE_VARIABLE, str(smoke_cache / "results.json"))
     mnist_gan.trained_generator()
     assert "Training the MNIST generator" in capsys.readouterr().out
 
