@@ -129,10 +129,10 @@ def measure(repeats=3):
 
 def over_a_run(before, after):
     """One speed record for a run from the measurements taken before and after it: the index is their
-    geometric mean, and both are kept, so that a machine that changed speed during the run shows it."""
+    geometric mean, and both are kept (each names the reference machine and the workload), so that a machine
+    that changed speed during the run shows it."""
     index = math.sqrt(before["index"] * after["index"])
-    return {"index": round(index, 3), "before": before, "after": after,
-            "reference_machine": before["reference_machine"], "workload": before["workload"]}
+    return {"index": round(index, 3), "before": before, "after": after}
 
 
 def normalised(seconds, index):

@@ -39,6 +39,7 @@ def test_a_run_is_measured_before_and_after_and_both_are_kept():
     over = speed.over_a_run(before, after)
     assert over["index"] == pytest.approx(math.sqrt(0.8 * 1.25), abs=1e-3)
     assert over["before"] is before and over["after"] is after
+    assert set(over) == {"index", "before", "after"}, "the reference machine and workload live in each measurement"
 
 
 def test_times_translate_both_ways():
