@@ -68,6 +68,13 @@ def test_chapter_table_matches_the_results_files():
     assert table == results_pages.chapter_table(), f"README chapter table is stale: {REGENERATE}"
 
 
+def test_chapter_table_names_the_hardware_and_date_of_each_full_run():
+    rows = {row.split(" | ")[0].strip("| "): row for row in results_pages.chapter_table().splitlines()[2:]}
+    for stem, record in results_pages.full_runs().items():
+        row = rows[stem[:2]]
+        assert f"on {record['hardware']}, {record['date']}" in row, f"chapter {stem[:2]}: no hardware and date"
+
+
 def test_results_readme_matches_the_results_files():
     assert results_pages.RESULTS_README.exists(), f"solutions/results/README.md is missing: {REGENERATE}"
     assert results_pages.RESULTS_README.read_text() == results_pages.results_readme(), (

@@ -280,7 +280,9 @@ def chapter_table(root=REPO_ROOT, results_dir=RESULTS_DIR):
         time = "not run yet" if record is None else _minutes(record["wall_time_s"])
         if record is not None and record.get("resumed"):
             time = f"over {time} (resumed)"
-        elif record is not None and "speed" in record:
+        if record is not None:
+            time += f" on {record['hardware']}, {record['date']}"
+        if record is not None and not record.get("resumed") and "speed" in record:
             time += f" (speed index {record['speed']['index']:.2f})"
         rows.append(f"| {path.name[:2]} | {chapter} | {picture} | {headline(path.stem, record)} | {time} |")
     return "\n".join(rows)
