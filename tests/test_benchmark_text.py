@@ -42,7 +42,7 @@ def test_results_page_states_who_is_ahead_and_the_ratio(tmp_path):
 def test_both_models_train_on_their_own_clocks_and_are_scored_alike(monkeypatch):
     text_ids = np.random.default_rng(0).integers(0, 65, 30_000).astype(np.int32)
     monkeypatch.setattr(benchmark_text, "corpus", lambda: (text_ids[:27_000], text_ids[27_000:], 65))
-    monkeypatch.setattr(benchmark_text, "PROBE_STEPS", 2)
+    monkeypatch.setenv("COURSE_MODE", "smoke")  # chapter 12's XLA probe: a step or two each way
     record = benchmark_text.text_case(budget=0.02, every=1, log=lambda line: None)
     assert set(record["models"]) == {"lstm", "transformer"}
     for model in record["models"].values():

@@ -8,8 +8,8 @@ Both models are built and trained with their solution notebooks' own code (``not
    batches of 64), Adam 3e-3 with the gradient norm clipped at 1, as that notebook compiles it;
 2. chapter 12's transformer: ``compiled_model`` (AdamW, warm-up then cosine decay, clipping) and
    ``random_windows`` (windows at random starts). Its schedule needs the number of steps the run will take,
-   so, as the chapter does, a throw-away model times a few steps with and without XLA; the faster way is
-   used, and the schedule spans that rate times the training time.
+   so the chapter's own ``training_speeds`` times throw-away models with and without XLA, taking turns; the
+   faster way is used, and the schedule spans that rate times the training time.
 
 Both are seeded as chapter 12 is, without TensorFlow's deterministic ops (Keras refuses XLA with them on, and
 one process cannot run one model with and one without). They train in alternating chunks in one process
@@ -39,7 +39,6 @@ from tools.run_course import RESULTS_DIR, versions
 LSTM_NOTEBOOK = REPO_ROOT / "solutions" / "10_text_generation_lstm.ipynb"
 TRANSFORMER_NOTEBOOK = REPO_ROOT / "solutions" / "12_transformer_text_generation.ipynb"
 TARGET_BITS = 2.5
-PROBE_STEPS = 20
 FIGURE = RESULTS_DIR / "benchmark_text.png"
 
 
@@ -73,28 +72,14 @@ def lstm_recipe(train_ids, validation_ids, vocab_size):
     return Recipe(lambda batch: model.train_on_batch(*batch), train, sampler=model), score, about
 
 
-def _rate(ns, jit_compile, batches):
-    """Training steps per second of a throw-away transformer, after one step that compiles it; None when Keras
-    will not compile it as asked (it turns XLA off where it cannot use it)."""
-    probe = ns["compiled_model"](jit_compile, total_steps=1000)
-    if probe.jit_compile != jit_compile:
-        return None
-    probe.train_on_batch(*next(batches))
-    start = time.perf_counter()
-    for _ in range(PROBE_STEPS):
-        probe.train_on_batch(*next(batches))
-    probe.weights[-1].numpy()
-    return PROBE_STEPS / (time.perf_counter() - start)
-
-
 def transformer_recipe(train_ids, validation_ids, minutes):
     """Chapter 12's transformer with a schedule for ``minutes`` of training, and its scorer."""
-    ns = notebook_definitions(TRANSFORMER_NOTEBOOK, names=("compiled_model", "random_windows", "bits_per_character",
-                                                           "BATCH_SIZE", "CONTEXT"))
+    ns = notebook_definitions(TRANSFORMER_NOTEBOOK, names=("compiled_model", "training_speeds", "random_windows",
+                                                           "bits_per_character", "BATCH_SIZE", "CONTEXT"))
     train = ns["random_windows"](train_ids, ns["CONTEXT"], ns["BATCH_SIZE"], seed=0)
     batches = iter(train)
-    rates = {jit: _rate(ns, jit, batches) for jit in (False, True)}
-    use_xla = rates[True] is not None and rates[True] > rates[False]
+    rates = ns["training_speeds"]((False, True), batches)
+    use_xla = rates.get(True, 0.0) > rates[False]
     total_steps = int(rates[use_xla] * 60 * minutes)
     model = ns["compiled_model"](use_xla, total_steps)
 
@@ -105,7 +90,7 @@ def transformer_recipe(train_ids, validation_ids, minutes):
              "parameters": None, "batch": f"{ns['BATCH_SIZE']} windows of {ns['CONTEXT']}",
              "optimizer": "AdamW, warm-up and cosine decay, global clipnorm 1", "xla": use_xla,
              "probe_steps_per_s": {"without XLA": round(rates[False], 2),
-                                   "with XLA": None if rates[True] is None else round(rates[True], 2)},
+                                   "with XLA": round(rates[True], 2) if True in rates else None},
              "schedule_steps": total_steps}
     recipe = Recipe(lambda batch: model.train_on_batch(*batch), train, sampler=model)
     recipe.batches = batches  # go on where the probes stopped: the windows are random anyway
