@@ -118,6 +118,26 @@ def cpu_model(cpuinfo=Path("/proc/cpuinfo")):
     return platform.processor() or platform.machine()
 
 
+def cpu_vector_units(cpuinfo=Path("/proc/cpuinfo")):
+    """The widest vector instructions of the CPU ("AVX-512" or "AVX2"), None where ``cpuinfo`` names neither.
+
+    Two CPUs with the same model name (a cloud's "AMD EPYC") can differ here, and by about twice in speed."""
+    try:
+        flag_lines = [line for line in Path(cpuinfo).read_text().splitlines() if line.startswith("flags")]
+    except OSError:
+        return None
+    flags = set(flag_lines[0].split(":", 1)[1].split()) if flag_lines else set()
+    if "avx512f" in flags:
+        return "AVX-512"
+    return "AVX2" if "avx2" in flags else None
+
+
+def cpu_description(cpuinfo=Path("/proc/cpuinfo")):
+    """The CPU's model name with its widest vector instructions where known, e.g. "AMD EPYC, AVX-512"."""
+    units = cpu_vector_units(cpuinfo)
+    return cpu_model(cpuinfo) + (f", {units}" if units else "")
+
+
 def gpu_names(gpus):
     """The distinct model names of ``gpus`` (physical devices), sorted."""
     return sorted({tf.config.experimental.get_device_details(g).get("device_name", "GPU") for g in gpus})
@@ -128,7 +148,7 @@ def hardware_line():
     gpus = tf.config.list_physical_devices("GPU")
     if gpus:
         return f"{len(gpus)}x GPU ({', '.join(gpu_names(gpus))})"
-    return f"CPU only, {os.cpu_count()} cores ({cpu_model()})"
+    return f"CPU only, {os.cpu_count()} cores ({cpu_description()})"
 
 
 def describe(strategy, gpus, policy="float32"):
@@ -139,7 +159,7 @@ def describe(strategy, gpus, policy="float32"):
     elif gpus:
         where = f"{len(gpus)} GPU(s): {', '.join(gpu_names(gpus))}"
     else:
-        where = (f"CPU only ({os.cpu_count()} cores, {cpu_model()}); "
+        where = (f"CPU only ({os.cpu_count()} cores, {cpu_description()}); "
                  "training is slower than on a GPU, see the time estimates at the top")
     return (f"Hardware: {where} | strategy: {type(strategy).__name__} with "
             f"{strategy.num_replicas_in_sync} replica(s) | {precision} | TensorFlow {tf.__version__}, "

@@ -88,6 +88,21 @@ def _minutes(record, models):
     return None if None in values else sum(values)
 
 
+def _machine(record):
+    """The hardware, date and speed index (None where not measured) of the run ``record``, all None without one."""
+    if record is None:
+        return {"hardware": None, "date": None, "speed_index": None}
+    index = record.get("speed", {}).get("index")
+    return {"hardware": record["hardware"], "date": record["date"], "speed_index": index}
+
+
+def _machine_cell(row):
+    """"CPU only, 2 cores (AMD EPYC), 2026-12-08 (speed index 2.68)": two runs whose hardware reads alike may
+    still differ in speed, and their training times are only comparable beside the index."""
+    where = f"{row['hardware']}, {row['date']}"
+    return where if row["speed_index"] is None else f"{where} (speed index {row['speed_index']:.2f})"
+
+
 def rows(results_dir=RESULTS_DIR, running=None):
     """One dict per generator of ``GENERATORS``, in that order; None for every number not in the files.
 
@@ -96,7 +111,7 @@ def rows(results_dir=RESULTS_DIR, running=None):
     Keys: generator, results_file, frechet_distance, floor, samples (how many the distance compared),
     confidently_classified (%), class_coverage, classes, bits_per_dimension, likelihood, training_time_min, sampling_time_s (for
     ``SAMPLES`` samples, scaled when the run drew another number), sampling_samples (how many it drew),
-    hardware, date.
+    hardware, date, speed_index (of the machine, where the run measured it).
     """
     cache, table = dict(running or {}), []
     for generator in GENERATORS:
@@ -117,7 +132,7 @@ def rows(results_dir=RESULTS_DIR, running=None):
                "sampling_time_s": None if sampling is None else (
                    sampling["value"] if drawn in (None, SAMPLES) else sampling["value"] * SAMPLES / drawn),
                "sampling_samples": drawn,
-               "hardware": record["hardware"] if record else None, "date": record["date"] if record else None}
+               **_machine(record)}
         table.append(row)
     return table
 
@@ -146,7 +161,7 @@ def _row_cells(row):
             sampling = f"≈{sampling} (scaled from {row['sampling_samples']:,})"
     numbers = ("frechet_distance", "confidently_classified", "class_coverage", "training_time_min", "sampling_time_s")
     measured = row["hardware"] is not None and any(row[key] is not None for key in numbers)
-    where = f"{row['hardware']}, {row['date']}" if measured else MISSING  # the machine of the numbers shown
+    where = _machine_cell(row) if measured else MISSING  # the machine of the numbers shown
     bits = _cell(row["bits_per_dimension"], "{:.2f}") if row["likelihood"] else NO_LIKELIHOOD
     return [row["generator"], distance,
             _cell(row["confidently_classified"], "{:.1f}%"), coverage, bits,
@@ -213,7 +228,7 @@ def text_rows(results_dir=RESULTS_DIR, running=None):
     """One dict per model of ``TEXT_MODELS``; None for every number not in the files.
 
     Keys: model, results_file, counted, bits_per_character, parameters, training_time_min, characters_per_second,
-    hardware, date. ``running`` as for ``rows``.
+    hardware, date, speed_index. ``running`` as for ``rows``.
     """
     cache, table = dict(running or {}), []
     for text_model in TEXT_MODELS:
@@ -225,7 +240,7 @@ def text_rows(results_dir=RESULTS_DIR, running=None):
                       "bits_per_character": number[results.BITS_PER_CHARACTER],
                       "parameters": number[results.PARAMETERS], "training_time_min": number[results.TRAINING_TIME],
                       "characters_per_second": number[results.GENERATION_SPEED],
-                      "hardware": record["hardware"] if record else None, "date": record["date"] if record else None})
+                      **_machine(record)})
     return table
 
 
@@ -237,7 +252,7 @@ def text_markdown_table(table):
         cells = [row["model"], _cell(row["bits_per_character"], "{:.3f}"), _cell(row["parameters"], "{:,}"),
                  COUNTED if row["counted"] else _cell(row["training_time_min"], "{:.1f} min"),
                  _cell(row["characters_per_second"], "{:,.0f} chars/s"),
-                 f"{row['hardware']}, {row['date']}" if measured else MISSING]
+                 _machine_cell(row) if measured else MISSING]
         lines.append(f"| {' | '.join(cells)} |")
     return "\n".join(lines)
 
@@ -262,7 +277,7 @@ def face_rows(results_dir=RESULTS_DIR, running=None):
     """One dict per generator of ``FACE_MODELS``; None for every number not in the files.
 
     Keys: generator, results_file, frechet_distance, floor, samples, training_time_min, data (which faces the run
-    used), hardware, date. ``running`` as for ``rows``.
+    used), hardware, date, speed_index. ``running`` as for ``rows``.
     """
     cache, table = dict(running or {}), []
     for face_model in FACE_MODELS:
@@ -273,7 +288,7 @@ def face_rows(results_dir=RESULTS_DIR, running=None):
                       "floor": _value(results.find(record, results.FRECHET_FLOOR, face_model.model)),
                       "training_time_min": _value(results.find(record, results.TRAINING_TIME, face_model.model)),
                       "data": _value(results.find(record, results.DATA)),
-                      "hardware": record["hardware"] if record else None, "date": record["date"] if record else None})
+                      **_machine(record)})
     return table
 
 
@@ -287,7 +302,7 @@ def face_markdown_table(table):
                         f"{_cell(row['samples'], '{:,}')})")
         measured = row["frechet_distance"] is not None and row["hardware"] is not None
         cells = [row["generator"], distance, _cell(row["training_time_min"], "{:.1f} min"), row["data"] or MISSING,
-                 f"{row['hardware']}, {row['date']}" if measured else MISSING]
+                 _machine_cell(row) if measured else MISSING]
         lines.append(f"| {' | '.join(cells)} |")
     return "\n".join(lines)
 

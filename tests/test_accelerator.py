@@ -86,3 +86,14 @@ def test_cpu_model_reads_the_model_name(tmp_path):
     cpuinfo.write_text("processor\t: 0\nvendor_id\t: AuthenticAMD\nmodel name\t: AMD EPYC 9R14\nflags\t: fpu\n")
     assert accelerator.cpu_model(cpuinfo) == "AMD EPYC 9R14"
     assert accelerator.cpu_model(tmp_path / "missing")  # falls back to what platform knows
+
+
+@pytest.mark.parametrize("flags, units", [("fpu avx2 avx512f avx512bw", "AVX-512"), ("fpu sse4_2 avx avx2 fma", "AVX2"),
+                                          ("fpu sse4_2", None)])
+def test_the_description_adds_the_widest_vector_instructions(tmp_path, flags, units):
+    # Cloud CPUs share a model name ("AMD EPYC") across generations that differ about twice in speed.
+    cpuinfo = tmp_path / "cpuinfo"
+    cpuinfo.write_text(f"processor\t: 0\nmodel name\t: AMD EPYC\nflags\t\t: {flags}\n")
+    assert accelerator.cpu_vector_units(cpuinfo) == units
+    assert accelerator.cpu_description(cpuinfo) == ("AMD EPYC" if units is None else f"AMD EPYC, {units}")
+    assert accelerator.cpu_vector_units(tmp_path / "missing") is None

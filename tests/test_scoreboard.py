@@ -234,6 +234,27 @@ def test_text_rows_read_each_models_numbers_by_measure(tmp_path):
     assert by_model["transformer (chapter 12)"] == "| transformer (chapter 12) | — | — | — | — | — |"
 
 
+def test_each_scoreboard_names_the_speed_index_of_a_run_that_measured_it(tmp_path):
+    # Two runs on "AMD EPYC" machines can differ twice in speed: the index tells their minutes apart.
+    lstm = {**_text_entry(None, results.BITS_PER_CHARACTER, 2.39), **_text_entry(None, results.TRAINING_TIME, 6.5)}
+    gpt = {**_text_entry("transformer", results.BITS_PER_CHARACTER, 2.19)}
+    _write(tmp_path, "10_text_generation_lstm.json", lstm, hardware="CPU only, 2 cores (AMD EPYC)", date="2026-12-07",
+           speed={"index": 1.304})
+    _write(tmp_path, "12_transformer_text_generation.json", gpt, hardware="CPU only, 2 cores (AMD EPYC)",
+           date="2026-12-08")
+    rows = {row["model"]: row for row in scoreboard.text_rows(tmp_path)}
+    assert rows["LSTM (chapter 10)"]["speed_index"] == 1.304 and rows["transformer (chapter 12)"]["speed_index"] is None
+    table = scoreboard.text_markdown_table(scoreboard.text_rows(tmp_path))
+    assert "| CPU only, 2 cores (AMD EPYC), 2026-12-07 (speed index 1.30) |" in table
+    assert "| CPU only, 2 cores (AMD EPYC), 2026-12-08 |" in table, "no index where the run did not measure one"
+    _write(tmp_path, "13_faces_dcgan_vae.json", _face_entries("DCGAN", 0.58, 0.16, 8.0), date="2026-12-08",
+           speed={"index": 2.5})
+    assert "2026-12-08 (speed index 2.50) |" in scoreboard.face_markdown_table(scoreboard.face_rows(tmp_path))
+    _write(tmp_path, "04_gan_mnist.json", _quality("averaged generator", 14.9, 0.7, 77.6, 10), date="2026-12-08",
+           speed={"index": 0.9})
+    assert "2026-12-08 (speed index 0.90) |" in scoreboard.markdown_table(scoreboard.rows(tmp_path))
+
+
 @pytest.mark.parametrize("which, start, end, table", [
     ("text", results_pages.TEXT_SCOREBOARD_START, results_pages.TEXT_SCOREBOARD_END,
      results_pages.text_scoreboard_table),
