@@ -176,22 +176,23 @@ class TrainingCheckpoint:
 
     # --- model.fit ----------------------------------------------------------------------------
 
-    def callback(self):
+    def callback(self, budget=None):
         """A Keras callback that saves at the end of every epoch of ``model.fit``.
 
         Start ``fit`` with ``initial_epoch=ckpt.epoch`` so that it resumes where the last run
         stopped. Under ``fit(verbose=0)`` the callback shows a progress bar over the epochs with
         the latest losses (``progress.EpochBar``); with ``verbose=1`` or ``2`` Keras prints its own
-        progress and the callback draws no bar, so the two never overwrite each other.
+        progress and the callback draws no bar, so the two never overwrite each other. ``budget``: the
+        ``budget.TimeBudget`` of the same ``fit``, which the bar then counts against.
         """
-        return _SaveEveryEpoch(self)
+        return _SaveEveryEpoch(self, budget)
 
 
 class _SaveEveryEpoch(progress.EpochBarCallback):
     """Calls ``TrainingCheckpoint.save`` with fit's logs after every epoch; draws the epoch bar."""
 
-    def __init__(self, checkpoint):
-        super().__init__(description=checkpoint.run_name, start=checkpoint.epoch)
+    def __init__(self, checkpoint, budget=None):
+        super().__init__(description=checkpoint.run_name, start=checkpoint.epoch, budget=budget)
         self.checkpoint = checkpoint
 
     def on_epoch_begin(self, epoch, logs=None):

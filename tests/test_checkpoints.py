@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from course_utils import runmode
+from course_utils import budget, runmode
 from course_utils.checkpoints import TrainingCheckpoint
 
 STEPS = 4  # batches per epoch
@@ -255,6 +255,16 @@ def test_fit_with_verbose_0_shows_an_epoch_bar_with_the_latest_losses(tmp_path, 
     assert final.startswith("bar |"), final
     assert f"loss={ckpt.history['loss'][-1]:.4g}" in final, final
     assert lines[-1].startswith("Checkpoint: 3 epoch(s) saved"), "the bar must be closed before the last line"
+
+
+def test_a_time_budgeted_fit_shows_its_budget_not_the_time_to_the_epoch_cap(tmp_path, capsys):
+    model, x, y = _compiled_model_and_data()
+    ckpt = TrainingCheckpoint("budgeted", directory=tmp_path, model=model)
+    time_budget = budget.TimeBudget(minutes=5)
+    model.fit(x, y, batch_size=8, epochs=EPOCHS, verbose=0, callbacks=[ckpt.callback(time_budget), time_budget])
+    out = capsys.readouterr().out
+    assert f"budgeted: epoch {EPOCHS} of at most {EPOCHS}" in out and "of a 5-minute budget" in out, out
+    assert "to go" not in out
 
 
 def test_fit_with_its_own_progress_output_gets_no_second_bar(tmp_path, capsys):

@@ -5,6 +5,7 @@ import keras
 import numpy as np
 import pytest
 
+from course_utils import budget
 from course_utils.progress import EpochBar, EpochBarCallback
 
 
@@ -66,3 +67,25 @@ def test_a_fit_stopped_early_draws_each_epoch_once(printed_lines, stopper_first)
     lines = printed_lines()
     assert [sum(f"epoch {n}/5" in line for line in lines) for n in (1, 2)] == [1, 1], lines
     assert "epoch 2/5" in lines[-1] and not any("epoch 3/5" in line for line in lines), lines
+
+
+def test_a_budgeted_bar_counts_against_its_minutes_not_towards_the_epoch_cap(printed_lines):
+    # A time-budgeted run stops long before fit's cap: "to go" until epoch 300 would be a false promise.
+    bar = EpochBar(total=300, description="DCGAN", budget_minutes=10)
+    bar.update({"loss": 0.5})
+    assert "epoch 1 of at most 300" in bar.text and "spent of a 10-minute budget" in bar.text, bar.text
+    assert "to go" not in bar.text and "loss=0.5" in bar.text
+    bar.update({"loss": 0.25}, last=True)
+    bar.close()
+    lines = printed_lines()
+    assert sum("epoch 2 of at most 300" in line for line in lines) == 1, lines
+
+
+def test_the_callback_takes_the_budget_of_its_fit(printed_lines):
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    model.compile(optimizer="sgd", loss="mse")
+    time_budget = budget.TimeBudget(minutes=0.5)
+    model.fit(np.zeros((8, 2)), np.zeros((8, 1)), epochs=3, verbose=0,
+              callbacks=[EpochBarCallback("run", budget=time_budget), time_budget])
+    lines = printed_lines()
+    assert "epoch 3 of at most 3" in lines[-1] and "0.5-minute budget" in lines[-1], lines
