@@ -7,7 +7,7 @@ epoch. It redraws once per epoch, so a stored notebook keeps only a few lines of
 ``checkpoints.TrainingCheckpoint.callback()``.
 
 A run on a time budget (``budget.TimeBudget``) ends when its minutes are spent, usually long before
-``fit``'s epoch cap: given the budget, the bar says "epoch 3 of at most 300, 1:37 spent of a 10-minute
+``fit``'s epoch cap: given the budget, the bar says "epoch 3 of at most 300, 1:37 spent of the 10-minute
 budget" instead of estimating the time left to the cap.
 """
 
@@ -31,7 +31,7 @@ class EpochBar:
             bar_format = "{desc} |{bar:20}| epoch {n_fmt}/{total_fmt} [{elapsed} spent, {remaining} to go{postfix}]"
         else:
             bar_format = ("{desc}: epoch {n_fmt} of at most {total_fmt} "
-                          f"[{{elapsed}} spent of a {budget_minutes:g}-minute budget{{postfix}}]")
+                          f"[{{elapsed}} spent of the {budget_minutes:g}-minute budget{{postfix}}]")
         # stdout, not tqdm's default stderr: Jupyter shows stderr on a pink background, as if it
         # were an error. Plain tqdm, not tqdm.auto: a widget bar would store as an empty box.
         self._bar = tqdm(total=total, initial=start, desc=description, file=sys.stdout, mininterval=0,

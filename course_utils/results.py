@@ -65,11 +65,13 @@ def _format(value):
     return str(value)
 
 
-def report(name, value, unit="", note="", *, measure=None, model=None, samples=None):
+def report(name, value, unit="", note="", *, measure=None, model=None, samples=None, budgeted=False):
     """Print ``name: value unit`` and record it when the course runner asks for it.
 
     ``value`` is a number or a short string (e.g. the data a run used). ``measure`` (one of
     ``MEASURES``), ``model`` and ``samples`` say what the number is, for the tables built from it.
+    ``budgeted=True`` marks a ``TRAINING_TIME`` (minutes) that a time budget fixed: wall minutes on every
+    machine, which the runner leaves out when it normalises the run's time to the reference machine.
     """
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         value = float(value) if isinstance(value, float) else int(value)
@@ -79,6 +81,9 @@ def report(name, value, unit="", note="", *, measure=None, model=None, samples=N
         raise TypeError(f"result {name!r} must be a number or a string, got {type(value).__name__}")
     if measure is not None and measure not in MEASURES:
         raise ValueError(f"result {name!r}: measure {measure!r} is not one of {MEASURES}")
+    if budgeted and (measure != TRAINING_TIME or unit != "min"):
+        raise ValueError(f"result {name!r}: only a training time in minutes (measure=TRAINING_TIME, unit='min') "
+                         f"can be budgeted; got measure {measure!r}, unit {unit!r}")
     if not isinstance(value, str) and measure != PARAMETERS:
         note = runmode.smoke_marked(note)  # a smoke run's measured number says so; a model's size is no measurement
     line = f"{name}: {_format(value)}" + (f" {unit}" if unit else "") + (f"  ({note})" if note else "")
@@ -88,6 +93,8 @@ def report(name, value, unit="", note="", *, measure=None, model=None, samples=N
         entry = {"value": value, "unit": unit, "note": note}
         entry.update({key: given for key, given in (("measure", measure), ("model", model), ("samples", samples))
                       if given is not None})
+        if budgeted:
+            entry["budgeted"] = True
         _record(path, name, entry)
 
 
@@ -134,6 +141,12 @@ def find(record, measure, model=None):
     if len(found) > 1:
         raise ValueError(f"{len(found)} entries measure {measure!r} of model {model!r}: report each once")
     return found[0] if found else None
+
+
+def budgeted_seconds(record):
+    """The seconds of ``record``'s run that time budgets fixed: its training times reported ``budgeted=True``."""
+    entries = (record or {}).get("metrics", {}).values()
+    return 60.0 * sum(entry["value"] for entry in entries if entry.get("budgeted"))
 
 
 def _record(path, name, entry):

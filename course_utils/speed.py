@@ -135,11 +135,16 @@ def over_a_run(before, after):
     return {"index": round(index, 3), "before": before, "after": after}
 
 
-def normalised(seconds, index):
-    """A time measured on a machine of speed ``index``, as the reference machine would have needed it."""
+def normalised(seconds, index, budgeted_seconds=0.0):
+    """A time measured on a machine of speed ``index``, as the reference machine would have needed it.
+
+    ``budgeted_seconds`` of it ran on time budgets (training that stops when its minutes are spent): those take
+    the same wall minutes on every machine, so only the rest is scaled."""
     if index <= 0:
         raise ValueError(f"a speed index is positive; got {index}")
-    return seconds * index
+    if not 0 <= budgeted_seconds <= seconds:
+        raise ValueError(f"budgeted time must lie between 0 and the run's {seconds:.0f} s; got {budgeted_seconds:.0f}")
+    return (seconds - budgeted_seconds) * index + budgeted_seconds
 
 
 def on_this_machine(reference_minutes, index):

@@ -263,7 +263,7 @@ def test_a_time_budgeted_fit_shows_its_budget_not_the_time_to_the_epoch_cap(tmp_
     time_budget = budget.TimeBudget(minutes=5)
     model.fit(x, y, batch_size=8, epochs=EPOCHS, verbose=0, callbacks=[ckpt.callback(time_budget), time_budget])
     out = capsys.readouterr().out
-    assert f"budgeted: epoch {EPOCHS} of at most {EPOCHS}" in out and "of a 5-minute budget" in out, out
+    assert f"budgeted: epoch {EPOCHS} of at most {EPOCHS}" in out and "of the 5-minute budget" in out, out
     assert "to go" not in out
 
 

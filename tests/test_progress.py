@@ -73,7 +73,7 @@ def test_a_budgeted_bar_counts_against_its_minutes_not_towards_the_epoch_cap(pri
     # A time-budgeted run stops long before fit's cap: "to go" until epoch 300 would be a false promise.
     bar = EpochBar(total=300, description="DCGAN", budget_minutes=10)
     bar.update({"loss": 0.5})
-    assert "epoch 1 of at most 300" in bar.text and "spent of a 10-minute budget" in bar.text, bar.text
+    assert "epoch 1 of at most 300" in bar.text and "spent of the 10-minute budget" in bar.text, bar.text
     assert "to go" not in bar.text and "loss=0.5" in bar.text
     bar.update({"loss": 0.25}, last=True)
     bar.close()

@@ -144,6 +144,12 @@ def test_a_run_that_measured_its_machine_shows_its_speed_index_and_normalised_ti
                                                            normalised_wall_time_s=112.5)))
     assert "| 20.0 min (speed index 0.50; 10.0 min normalised) | 10 min: met (normalised time) |" in (
         results_pages.results_table(tmp_path))
+    budgeted = _record("solutions/95_b.ipynb", wall_time_s=1200.0, speed={**speed, "index": 2.0},
+                       normalised_wall_time_s=1800.0, budgeted_time_s=600.0)
+    (tmp_path / "95_b.json").write_text(json.dumps(budgeted))
+    assert "| 20.0 min (speed index 2.00; 30.0 min normalised, 10.0 min of it budgeted) |" in (
+        results_pages.results_table(tmp_path))
+    (tmp_path / "95_b.json").unlink()
     summary = results_pages.speed_summary(tmp_path)
     assert "| 94_s.ipynb | 2026-01-01 | CPU only, 2 cores (x86_64) | - | 0.50 | - |" in summary, "one measurement"
     assert "ranged from 0.50 to 1.25 over these 2 runs" in summary and "Within one run" not in summary

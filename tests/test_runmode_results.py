@@ -150,6 +150,35 @@ def test_a_full_run_records_its_machines_speed_before_and_after_and_is_judged_on
     assert "speed" not in run_course.run_notebook(Path(notebook), "smoke", "CPU only, 2 cores (x86_64)")
 
 
+def test_training_on_a_time_budget_is_not_scaled_when_a_run_is_normalised(monkeypatch, tmp_path):
+    from pathlib import Path
+
+    from tools import run_course
+
+    def execute(path, mode, results_file, resume=False):
+        monkeypatch.setenv("COURSE_RESULTS_FILE", str(results_file))
+        results.report("DCGAN: training time", 8.0, unit="min", measure=results.TRAINING_TIME, model="DCGAN",
+                       budgeted=True)
+        results.report("classifier: training time", 2.0, unit="min", measure=results.TRAINING_TIME)
+        return None, 900.0
+
+    monkeypatch.setattr(run_course, "execute", execute)
+    monkeypatch.setattr(run_course.nbformat, "write", lambda *args: None)
+    monkeypatch.setattr(run_course, "drop_tensorflow_log", lambda notebook: notebook)
+    monkeypatch.setattr(run_course.notebook_metadata, "normalize", lambda notebook: notebook)
+    monkeypatch.setattr(run_course, "versions", lambda: {})
+    monkeypatch.setattr(run_course.speed, "measure", lambda: {"index": 2.0, "reference_machine": "r", "workload": "w"})
+    record = run_course.run_notebook(Path(tmp_path / "13_x.ipynb"), "full", "CPU only, 2 cores (x86_64)")
+    assert record["budgeted_time_s"] == 480.0 and record["normalised_wall_time_s"] == (900 - 480) * 2 + 480
+
+
+def test_only_a_training_time_in_minutes_can_be_budgeted(monkeypatch):
+    monkeypatch.delenv("COURSE_RESULTS_FILE", raising=False)
+    for measure, unit in ((results.SAMPLING_TIME, "s"), (results.TRAINING_TIME, "s"), (None, "min")):
+        with pytest.raises(ValueError, match="only a training time in minutes"):
+            results.report("time", 1.0, unit=unit, measure=measure, budgeted=True)
+
+
 def test_report_marks_numbers_of_a_smoke_run_where_they_are_printed(monkeypatch, capsys):
     monkeypatch.delenv("COURSE_RESULTS_FILE", raising=False)
     monkeypatch.setenv("COURSE_MODE", "smoke")

@@ -45,6 +45,10 @@ def test_a_run_is_measured_before_and_after_and_both_are_kept():
 def test_times_translate_both_ways():
     assert speed.normalised(1200.0, 0.5) == 600.0, "a half-speed machine's 20 minutes are the reference's 10"
     assert speed.on_this_machine(10.0, 0.5) == 20.0
+    assert speed.normalised(1200.0, 2.0, budgeted_seconds=600.0) == 1800.0, (
+        "ten budgeted minutes are ten minutes on every machine; only the other ten scale")
+    with pytest.raises(ValueError, match="budgeted time must lie between 0 and the run's 1200 s"):
+        speed.normalised(1200.0, 2.0, budgeted_seconds=1500.0)
     for bad in (0, -1.0):
         with pytest.raises(ValueError, match="positive"):
             speed.normalised(1.0, bad)

@@ -342,11 +342,13 @@ def _time_text(record):
 
 
 def _speed_text(record):
-    """" (speed index 0.93; 9.1 min normalised)" for a run that measured its machine, else ""."""
+    """" (speed index 0.93; 9.1 min normalised)" for a run that measured its machine, else ""; with the minutes
+    that ran on time budgets where the run reported them (" (...; 21.0 min normalised, 16.0 min of it budgeted)")."""
     if "speed" not in record:
         return ""
+    budgeted = f", {_minutes(record['budgeted_time_s'])} of it budgeted" if record.get("budgeted_time_s") else ""
     return (f" (speed index {record['speed']['index']:.2f}; {_minutes(record['normalised_wall_time_s'])} "
-            f"normalised)")
+            f"normalised{budgeted})")
 
 
 def _budget_text(record):
@@ -382,7 +384,9 @@ the notebook and again after it. Each part's index is the reference machine's ti
 ({speed.REFERENCE_MACHINE}) divided by this machine's; a measurement's **speed index** is the geometric mean
 of its parts' indices, and a run's is the geometric mean of its two measurements. A run's time multiplied by
 its index is its **normalised time**, what the reference machine would have needed; budgets are judged on
-it. Runs recorded before the index existed show their time alone; runs recorded before it had four parts and
+it. Training that runs on a time budget (it stops when its minutes are spent) takes those minutes on every
+machine: where a notebook reports such a training time (`results.report(..., budgeted=True)`), only the rest
+of the run is multiplied ("of it budgeted"). Runs recorded before the index existed show their time alone; runs recorded before it had four parts and
 two measurements (`before` shown as -) timed the conv and LSTM parts alone, once before the notebook.
 Notebook 00 times the same workload on a learner's machine and translates the course's times."""
 

@@ -21,7 +21,8 @@ wall time (marked "resumed" wherever it is shown) covers only the part run last.
 Before and after each full run the runner times ``course_utils.speed``'s reference workload: the results file
 keeps both measurements, the machine's speed index over the run (their geometric mean) and the run's time
 normalised to the reference machine, and the time budget is judged on the normalised time, so a slow machine
-does not fail a budget that a fast one would pass.
+does not fail a budget that a fast one would pass. Training that ran on a time budget (reported with
+``budgeted=True``) takes its minutes on every machine and is not scaled.
 
 Smoke mode never stores notebooks; it times each one and writes ``solutions/results/smoke.json``.
 Runs are serialised with a lock file, so timings are not distorted by a second run.
@@ -154,7 +155,8 @@ def run_notebook(path, mode, hardware, resume=False):
     if mode == "full":
         nbformat.write(notebook_metadata.normalize(drop_tensorflow_log(notebook)), path)
     budget = budget_for(path, mode, hardware)
-    judged = seconds if machine_speed is None else speed.normalised(seconds, machine_speed["index"])
+    budgeted = results.budgeted_seconds(reported)
+    judged = seconds if machine_speed is None else speed.normalised(seconds, machine_speed["index"], budgeted)
     record = {
         "notebook": repo_path(path),
         "mode": mode,
@@ -170,6 +172,8 @@ def run_notebook(path, mode, hardware, resume=False):
     if machine_speed is not None:
         record["speed"] = machine_speed
         record["normalised_wall_time_s"] = round(judged, 1)
+        if budgeted:
+            record["budgeted_time_s"] = round(budgeted, 1)
     if resume:
         record["resumed"] = True
     return record
