@@ -61,8 +61,8 @@ class EpochBarCallback(keras.callbacks.Callback):
     """Draws an ``EpochBar`` under ``fit(..., verbose=0)``, from epoch ``start`` (a resumed run) on.
 
     ``budget``: the ``budget.TimeBudget`` of the same ``fit``, if any, so that the bar counts against its
-    minutes rather than towards ``fit``'s epoch cap. With ``verbose=1`` or ``2`` Keras prints its own progress and no bar is drawn, so the two never
-    overwrite each other. An epoch is drawn when the next one begins or when training ends, so a
+    minutes rather than towards ``fit``'s epoch cap. With ``verbose=1`` or ``2`` Keras prints its own
+    progress and no bar is drawn, so the two never overwrite each other. An epoch is drawn when the next one begins or when training ends, so a
     run stopped early by another callback (a time budget, early stopping) draws its last line once.
     """
 

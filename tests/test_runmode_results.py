@@ -121,18 +121,26 @@ def test_two_entries_of_one_measure_and_model_are_an_error():
         results.find(record, results.PSNR, "m")
 
 
-def test_a_full_run_records_its_machines_speed_before_and_after_and_is_judged_on_normalised_time(monkeypatch,
-                                                                                                   tmp_path):
-    from pathlib import Path
-
+@pytest.fixture
+def offline_runner(monkeypatch):
+    """tools.run_course with nothing written and no versions read: a test sets ``execute`` and ``speed.measure``."""
     from tools import run_course
 
-    notebook = tmp_path / "01_x.ipynb"
-    monkeypatch.setattr(run_course, "execute", lambda path, mode, results_file, resume=False: (None, 900.0))
     monkeypatch.setattr(run_course.nbformat, "write", lambda *args: None)
     monkeypatch.setattr(run_course, "drop_tensorflow_log", lambda notebook: notebook)
     monkeypatch.setattr(run_course.notebook_metadata, "normalize", lambda notebook: notebook)
     monkeypatch.setattr(run_course, "versions", lambda: {})
+    return run_course
+
+
+def test_a_full_run_records_its_machines_speed_before_and_after_and_is_judged_on_normalised_time(monkeypatch,
+                                                                                                   tmp_path,
+                                                                                                   offline_runner):
+    from pathlib import Path
+
+    run_course = offline_runner
+    notebook = tmp_path / "01_x.ipynb"
+    monkeypatch.setattr(run_course, "execute", lambda path, mode, results_file, resume=False: (None, 900.0))
 
     def machine(*indices):
         """speed.measure giving these indices one after another."""
@@ -150,10 +158,10 @@ def test_a_full_run_records_its_machines_speed_before_and_after_and_is_judged_on
     assert "speed" not in run_course.run_notebook(Path(notebook), "smoke", "CPU only, 2 cores (x86_64)")
 
 
-def test_training_on_a_time_budget_is_not_scaled_when_a_run_is_normalised(monkeypatch, tmp_path):
+def test_training_on_a_time_budget_is_not_scaled_when_a_run_is_normalised(monkeypatch, tmp_path, offline_runner):
     from pathlib import Path
 
-    from tools import run_course
+    run_course = offline_runner
 
     def execute(path, mode, results_file, resume=False):
         monkeypatch.setenv("COURSE_RESULTS_FILE", str(results_file))
@@ -163,10 +171,6 @@ def test_training_on_a_time_budget_is_not_scaled_when_a_run_is_normalised(monkey
         return None, 900.0
 
     monkeypatch.setattr(run_course, "execute", execute)
-    monkeypatch.setattr(run_course.nbformat, "write", lambda *args: None)
-    monkeypatch.setattr(run_course, "drop_tensorflow_log", lambda notebook: notebook)
-    monkeypatch.setattr(run_course.notebook_metadata, "normalize", lambda notebook: notebook)
-    monkeypatch.setattr(run_course, "versions", lambda: {})
     monkeypatch.setattr(run_course.speed, "measure", lambda: {"index": 2.0, "reference_machine": "r", "workload": "w"})
     record = run_course.run_notebook(Path(tmp_path / "13_x.ipynb"), "full", "CPU only, 2 cores (x86_64)")
     assert record["budgeted_time_s"] == 480.0 and record["normalised_wall_time_s"] == (900 - 480) * 2 + 480

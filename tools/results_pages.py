@@ -386,8 +386,9 @@ of its parts' indices, and a run's is the geometric mean of its two measurements
 its index is its **normalised time**, what the reference machine would have needed; budgets are judged on
 it. Training that runs on a time budget (it stops when its minutes are spent) takes those minutes on every
 machine: where a notebook reports such a training time (`results.report(..., budgeted=True)`), only the rest
-of the run is multiplied ("of it budgeted"). Runs recorded before the index existed show their time alone; runs recorded before it had four parts and
-two measurements (`before` shown as -) timed the conv and LSTM parts alone, once before the notebook.
+of the run is multiplied ("of it budgeted"). Runs recorded before the index existed show their time alone;
+runs recorded before it had four parts and two measurements (`before` shown as -) timed the conv and LSTM
+parts alone, once before the notebook.
 Notebook 00 times the same workload on a learner's machine and translates the course's times."""
 
 
